@@ -1,0 +1,146 @@
+"""The ``qmd-reward`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from typing import TextIO
+
+from . import __version__
+from .records import Record, read_records
+from .scorer import Scorer
+from .summary import Summary, render
+
+BATCH = 256
+
+# Modules that add their own subcommands; each has ``add_parsers(subparsers)`` and keeps heavy
+# imports (torch, trl) inside the command functions so ``qmd-reward --help`` stays light.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _all_records(paths: Sequence[str], report: TextIO) -> Iterator[Record]:
+    for path in paths:
+        try:
+            yield from read_records(path)
+        except OSError as exc:
+            # The file itself is the unit that failed; say so and keep going.
+            report.write(f"{path}: cannot read: {exc.strerror or exc}\n")
+            yield Record(path, 0, error=f"cannot read: {exc.strerror or exc}")
+
+
+def result_record(record: Record, card=None) -> dict:
+    out = {
+        "file": record.file,
+        "line": record.line,
+        "query": record.query,
+        "score": None,
+        "rating": None,
+        "dimensions": None,
+        "deductions": None,
+        "entities": None,
+        "error": record.error,
+    }
+    if record.skipped:
+        out["skipped"] = record.skipped
+    if card is not None:
+        out.update(
+            score=card.score,
+            rating=card.rating,
+            dimensions=dict(card.dimensions),
+            deductions=list(card.deductions),
+            entities=list(card.entities),
+        )
+    return out
+
+
+def cmd_score(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    scorer = Scorer()
+    summary = Summary()
+    output = open(args.output, "w", encoding="utf-8") if args.output else None  # noqa: SIM115
+    progress = tqdm(
+        unit=" records", file=sys.stderr, disable=not sys.stderr.isatty(), mininterval=0.5
+    )
+    try:
+        for batch in _batches(_all_records(args.files, sys.stderr), BATCH):
+            scorable = [r for r in batch if r.scorable]
+            cards = iter(scorer.score_batch([(r.query, r.expansion) for r in scorable]))
+            for record in batch:
+                card = next(cards) if record.scorable else None
+                if record.error:
+                    summary.errors += 1
+                    if record.line:
+                        sys.stderr.write(f"{record.file}:{record.line}: {record.error}\n")
+                elif record.skipped:
+                    summary.skipped += 1
+                else:
+                    summary.add(f"{record.file}:{record.line}", record.query or "", card)
+                if output is not None:
+                    output.write(json.dumps(result_record(record, card), ensure_ascii=False))
+                    output.write("\n")
+            progress.update(len(batch))
+    finally:
+        progress.close()
+        if output is not None:
+            output.close()
+    render(summary)
+    return 1 if summary.errors else 0
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from .explain import explain
+
+    expansion = args.expansion if args.expansion is not None else sys.stdin.read()
+    explain(args.query, expansion, Scorer(), sys.stdout)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="qmd-reward", description="Score QMD query expansions and train models on them."
+    )
+    parser.add_argument("--version", action="version", version=f"qmd-reward {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    score = sub.add_parser("score", help="score JSONL files of expansions")
+    score.add_argument("files", nargs="+", help="JSONL files ('-' reads standard input)")
+    score.add_argument("--output", "-o", help="write one JSON result per input line here")
+    score.set_defaults(func=cmd_score)
+
+    explain = sub.add_parser("explain", help="full breakdown of one query and expansion")
+    explain.add_argument("query")
+    explain.add_argument("expansion", nargs="?", help="expansion text (default: stdin)")
+    explain.set_defaults(func=cmd_explain)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_parsers(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""Find the named entities of a query, and whether a line mentions them.
+
+Detectors share one small interface (:class:`EntityDetector`) so a stronger detector can
+replace the heuristic one without touching the rubric. Entities are returned normalised:
+lowercase whole phrases, possessive ``'s`` removed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from functools import lru_cache
+from typing import Protocol, runtime_checkable
+
+from .text import STOPWORDS
+
+# Words that open queries in capitals without naming anything.
+LEADING_NON_ENTITIES = frozenset(
+    """configure setup set install build create make run start stop check test debug fix
+    update change add remove delete use using need want should would could help please best
+    good great new old latest recent compare comparing implement deploy migrate optimize
+    understand understanding explain list describe define convert connect performance overview
+    introduction tutorial example examples difference review resolve troubleshoot monitor
+    manage enable disable write read search possible common typical recommended alternative
+    meeting meetings notes note ideas idea todo plan planning learn learning history guide
+    tips simple quick easy healthy cheap free top why how what who where when which is are
+    can does do my our your the a an""".split()
+)
+
+_TOKEN = re.compile(r"[\w][\w.+#'’\-]*[\w+#]|[\w]", re.UNICODE)
+_VERSION = re.compile(r"^v?\d+(?:\.\d+)*[a-z]?$")
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+@runtime_checkable
+class EntityDetector(Protocol):
+    """Anything that maps a query to its normalised entities."""
+
+    name: str
+
+    def detect(self, query: str) -> tuple[str, ...]: ...
+
+    def detect_many(self, queries: Sequence[str]) -> list[tuple[str, ...]]: ...
+
+
+def normalise_entity(text: str) -> str:
+    text = " ".join(text.lower().split())
+    text = _POSSESSIVE.sub("", text)
+    return text.strip(" .,:;!?()[]\"'")
+
+
+def _is_structural(token: str, position: int) -> bool:
+    """Acronyms, CamelCase and tokens glued with technical punctuation name things."""
+    core = _POSSESSIVE.sub("", token)
+    letters = [c for c in core if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return True
+    if len(core) > 2 and core[0].isupper() and any(c.isupper() for c in core[1:]):
+        return True  # CamelCase: JavaScript, PostgreSQL
+    if len(core) > 2 and core[0].islower() and any(c.isupper() for c in core[1:]):
+        return True  # iPhone, macOS
+    if any(c in core for c in "+#") or (re.search(r"[a-z]\.[a-z]", core.lower()) is not None):
+        return True  # C++, C#, node.js
+    if "-" in core and any(c.isdigit() for c in core) and any(c.isalpha() for c in core):
+        return True  # gpt-4, ipv6-only
+    return core[:1].isupper() and (position > 0 or core.lower() not in LEADING_NON_ENTITIES)
+
+
+class HeuristicEntityDetector:
+    """Capitalisation and shape rules, no model: fast, and blind to lowercase names."""
+
+    name = "heuristic"
+
+    def detect(self, query: str) -> tuple[str, ...]:
+        return _heuristic_entities(query)
+
+    def detect_many(self, queries: Sequence[str]) -> list[tuple[str, ...]]:
+        return [_heuristic_entities(q) for q in queries]
+
+
+@lru_cache(maxsize=8192)
+def _heuristic_entities(query: str) -> tuple[str, ...]:
+    tokens = _TOKEN.findall(query)
+    entities: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            phrase = normalise_entity(" ".join(current))
+            if phrase and phrase not in entities:
+                entities.append(phrase)
+            current.clear()
+
+    for position, token in enumerate(tokens):
+        lower = token.lower()
+        if lower in STOPWORDS and not (token.isupper() and len(token) >= 2):
+            flush()
+            continue
+        if _is_structural(token, position):
+            current.append(token)
+            if _POSSESSIVE.search(token):
+                flush()
+            continue
+        if current and _VERSION.match(lower):
+            current.append(token)  # python 3.12, iPhone 15
+            continue
+        flush()
+    flush()
+    return tuple(entities)
+
+
+# --- matching -------------------------------------------------------------------------
+
+_SUFFIXES = ("", "s", "es", "'s", "’s")
+
+
+def _key(token: str) -> str:
+    return _POSSESSIVE.sub("", token.lower()).replace("-", "").replace(".", "")
+
+
+@lru_cache(maxsize=65536)
+def _line_keys(line: str) -> tuple[str, ...]:
+    return tuple(k for k in (_key(t) for t in _TOKEN.findall(line.replace("-", " - "))) if k)
+
+
+def _same_word(candidate: str, target: str) -> bool:
+    if candidate.startswith(target) and candidate[len(target) :] in _SUFFIXES:
+        return True
+    # library -> libraries
+    return target.endswith("y") and candidate == target[:-1] + "ies"
+
+
+@lru_cache(maxsize=65536)
+def mentions(line: str, entity: str) -> bool:
+    """Whether ``line`` names ``entity``, tolerating inflection and hyphen/space variants.
+
+    Whole tokens only: ``react`` is not found in ``reactive``, but ``buttress`` is found in
+    ``buttresses`` and ``e-mail`` in ``email``.
+    """
+    target = "".join(_line_keys(entity))
+    if not target:
+        return False
+    keys = _line_keys(line)
+    width = len(_line_keys(entity)) + 1
+    for start in range(len(keys)):
+        joined = ""
+        for end in range(start, min(len(keys), start + width)):
+            joined += keys[end]
+            if len(joined) > len(target) + 3:
+                break
+            if _same_word(joined, target):
+                return True
+    return False
+
+
+def default_detector() -> EntityDetector:
+    return HeuristicEntityDetector()

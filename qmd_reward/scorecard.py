@@ -1,0 +1,60 @@
+"""The result of scoring one expansion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+# Lower bounds of each rating, best first (the original rubric's thresholds).
+RATINGS = (("Excellent", 0.80), ("Good", 0.60), ("Acceptable", 0.40), ("Poor", 0.20))
+FAILED = "Failed"
+RATING_NAMES = (*(name for name, _ in RATINGS), FAILED)
+
+
+def rating_for(score: float) -> str:
+    for name, floor in RATINGS:
+        if score >= floor:
+            return name
+    return FAILED
+
+
+@dataclass(frozen=True)
+class ScoreCard:
+    """Score in [0, 1], its rating, the points per dimension and why points were lost."""
+
+    score: float
+    rating: str
+    dimensions: MappingProxyType[str, float]
+    deductions: tuple[str, ...]
+    entities: tuple[str, ...]
+    max_points: float
+    only_mode: str | None = None
+    extras: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @property
+    def total(self) -> float:
+        return sum(self.dimensions.values())
+
+    @property
+    def main_deduction(self) -> str:
+        return self.deductions[0] if self.deductions else ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "score": self.score,
+            "rating": self.rating,
+            "dimensions": dict(self.dimensions),
+            "deductions": list(self.deductions),
+            "entities": list(self.entities),
+            "max_points": self.max_points,
+            "only_mode": self.only_mode,
+            **({"extras": dict(self.extras)} if self.extras else {}),
+        }
+
+    def __str__(self) -> str:
+        dims = ", ".join(f"{k}={v:g}" for k, v in self.dimensions.items())
+        text = f"{self.score:.3f} {self.rating} ({dims})"
+        if self.deductions:
+            text += " - " + "; ".join(self.deductions[:3])
+        return text

@@ -1,0 +1,42 @@
+"""Small text utilities shared by the checks: word splitting and stopword lists."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+_WORD = re.compile(r"\w+(?:[.+#'\-]\w+)*[+#]*", re.UNICODE)
+
+# Function words: never key terms, and a lex line ending on one was cut off mid-phrase.
+FUNCTION_WORDS = frozenset(
+    """a an the and or but nor of to in on at by for from with without into onto upon about
+    as than then that this these those it its is are was were be been being am do does did
+    has have had can could will would shall should may might must not no so if when where
+    while which who whom whose what why how i me my we our you your he him his she her they
+    them their there here very just also too each every both few more most other some such
+    only same any all between through during before after above below over under again
+    further once up down out off vs versus via per""".split()
+)
+
+# Words that carry the question, not the topic: a query's key terms exclude them.
+QUESTION_WORDS = frozenset(
+    """what is how to who where when why which find get show tell give explain want need
+    please help like using use best good way ways something anything thing things""".split()
+)
+
+STOPWORDS = FUNCTION_WORDS | QUESTION_WORDS
+
+
+@lru_cache(maxsize=65536)
+def words(text: str) -> tuple[str, ...]:
+    """Lowercased word tokens, keeping technical glue such as ``node.js``, ``c++``, ``gpt-4``."""
+    return tuple(_WORD.findall(text.lower()))
+
+
+def content_words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in words(text) if w not in STOPWORDS)
+
+
+def normalise(text: str) -> str:
+    """Lowercase, collapse whitespace; used to compare lines and queries."""
+    return " ".join(text.lower().split())

@@ -1,0 +1,157 @@
+import json
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import qmd_reward
+from qmd_reward import ScoreCard, Scorer
+
+from samples import GOOD
+
+QUERY = "ssh key authentication"
+
+
+def test_public_api_returns_scorecard():
+    card = qmd_reward.score("auth", "lex: auth setup\nvec: how to set up authentication")
+    assert isinstance(card, ScoreCard)
+    assert 0 <= card.score <= 1
+    assert card.rating in {"Excellent", "Good", "Acceptable", "Poor", "Failed"}
+    d = card.to_dict()
+    assert set(d) >= {"score", "rating", "dimensions", "deductions", "entities"}
+    json.dumps(d)
+
+
+def test_scorecard_is_immutable():
+    card = qmd_reward.score(QUERY, GOOD)
+    with pytest.raises(AttributeError):
+        card.score = 1.0  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        card.dimensions["format"] = 0  # type: ignore[index]
+
+
+def test_entities_reported():
+    assert "tds" in qmd_reward.score("who is TDS motorsports", "lex: TDS").entities
+
+
+def test_non_string_input_is_a_clear_error():
+    with pytest.raises(TypeError, match="must be str"):
+        Scorer().score(QUERY, None)  # type: ignore[arg-type]
+
+
+def test_import_does_not_pull_torch():
+    code = "import sys, qmd_reward, qmd_reward.cli; print('torch' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_batch_equals_one_by_one():
+    pairs = [(QUERY, GOOD), ("auth", "lex: auth"), (QUERY, "vec: ssh keys"), (QUERY, GOOD)]
+    batch = Scorer().score_batch(pairs)
+    single = [Scorer().score(q, e) for q, e in pairs]
+    assert [c.to_dict() for c in batch] == [c.to_dict() for c in single]
+
+
+# --- properties ----------------------------------------------------------------------------
+
+line_kinds = st.sampled_from(["lex", "vec", "hyde"])
+words = st.text(alphabet="abcdefghij klmnop\"-.'", min_size=0, max_size=30)
+typed_line = st.builds(lambda k, t: f"{k}: {t}", line_kinds, words)
+expansions = st.lists(typed_line, min_size=1, max_size=6).map("\n".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=80), st.text(max_size=400))
+def test_any_unicode_never_raises_and_is_bounded(query, expansion):
+    card = Scorer().score(query, expansion)
+    assert 0.0 <= card.score <= 1.0
+    json.dumps(card.to_dict())
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(max_size=40), expansions)
+def test_deterministic(query, expansion):
+    assert Scorer().score(query, expansion) == Scorer().score(query, expansion)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.tuples(st.sampled_from(["auth", QUERY, "Bob's C++ notes"]), expansions), max_size=8)
+)
+def test_batch_property(pairs):
+    assert Scorer().score_batch(pairs) == [Scorer().score(q, e) for q, e in pairs]
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.sampled_from([QUERY, "who is TDS motorsports", "auth"]), expansions, st.randoms())
+def test_reordering_lines_of_a_type_keeps_score(query, expansion, rnd):
+    lines = expansion.split("\n")
+    by_type: dict[str, list[str]] = {}
+    for line in lines:
+        by_type.setdefault(line.split(":", 1)[0], []).append(line)
+    for group in by_type.values():
+        rnd.shuffle(group)
+    shuffled = "\n".join(line for group in by_type.values() for line in group)
+    # Group order changes too, which must not matter either.
+    assert Scorer().score(query, shuffled).score == pytest.approx(
+        Scorer().score(query, expansion).score
+    )
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from([QUERY, "auth"]),
+    expansions,
+    st.text(alphabet="abc xyz!?", min_size=1, max_size=20).filter(lambda t: t.strip()),
+)
+def test_unprefixed_line_sends_score_to_zero(query, expansion, junk):
+    if junk.strip().lower() in {"assistant", "user", "system"}:
+        return
+    assert Scorer().score(query, expansion + "\n" + junk).score == 0.0
+
+
+ENTITY_CASES = [
+    ("meeting with Bob about C++", "bob"),
+    ("who is TDS motorsports", "tds"),
+    ("React hooks tutorial", "react"),
+]
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.sampled_from(ENTITY_CASES),
+    st.lists(
+        st.sampled_from(
+            [
+                "Bob",
+                "TDS",
+                "React",
+                "notes",
+                "hooks",
+                "C++",
+                "meeting",
+                "motorsports",
+                "tutorial",
+                "history",
+                "how to use",
+            ]
+        ),
+        min_size=1,
+        max_size=5,
+    ),
+    st.lists(line_kinds, min_size=1, max_size=4),
+)
+def test_removing_an_entity_never_raises_score(case, vocab, kinds):
+    query, entity = case
+    lines = [
+        f"{kind}: {' '.join(vocab[i % len(vocab) :] + vocab[: i % len(vocab)])}"
+        for i, kind in enumerate(kinds)
+    ]
+    text = "\n".join(lines)
+    stripped = "\n".join(
+        " ".join(w for w in line.split(" ") if w.lower() != entity) for line in lines
+    )
+    scorer = Scorer()
+    assert scorer.score(query, stripped).score <= scorer.score(query, text).score + 1e-9
