@@ -11,6 +11,7 @@ from typing import TextIO
 
 from . import __version__
 from .records import Record, read_records
+from .retrieval.cli import add_relevance_arguments
 from .scorer import Scorer
 from .summary import Summary, render
 
@@ -18,7 +19,11 @@ BATCH = 256
 
 # Modules that add their own subcommands; each has ``add_parsers(subparsers)`` and keeps heavy
 # imports (torch, trl) inside the command functions so ``qmd-reward --help`` stays light.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "qmd_reward.retrieval.cli",
+    "evals.cli",
+    "qmd_reward.datacli",
+)
 
 
 def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
@@ -70,7 +75,7 @@ def result_record(record: Record, card=None) -> dict:
 def cmd_score(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    scorer = Scorer()
+    scorer, relevance = _scorer_with_relevance(args)
     summary = Summary()
     output = open(args.output, "w", encoding="utf-8") if args.output else None  # noqa: SIM115
     progress = tqdm(
@@ -79,7 +84,9 @@ def cmd_score(args: argparse.Namespace) -> int:
     try:
         for batch in _batches(_all_records(args.files, sys.stderr), BATCH):
             scorable = [r for r in batch if r.scorable]
-            cards = iter(scorer.score_batch([(r.query, r.expansion) for r in scorable]))
+            cards = iter(
+                scorer.score_batch([(r.query, r.expansion, relevance(r)) for r in scorable])
+            )
             for record in batch:
                 card = next(cards) if record.scorable else None
                 if record.error:
@@ -102,6 +109,20 @@ def cmd_score(args: argparse.Namespace) -> int:
     return 1 if summary.errors else 0
 
 
+def _scorer_with_relevance(args: argparse.Namespace):
+    """A scorer, and a function giving each record's relevant documents (None without a
+    corpus, and then the retrieval dimension is absent)."""
+    if not (args.corpus or args.reference_corpus):
+        return Scorer(), lambda record: None
+    from .retrieval import BM25Index, RetrievalJudge
+    from .retrieval.cli import load_relevance
+    from .retrieval.records import query_record
+
+    source = load_relevance(args)
+    index = BM25Index.build(source.corpus, args.cache_dir, use_cache=not args.no_cache)
+    return Scorer(retrieval=RetrievalJudge(index)), lambda r: source.for_record(query_record(r))
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     from .explain import explain
 
@@ -120,6 +141,7 @@ def build_parser() -> argparse.ArgumentParser:
     score = sub.add_parser("score", help="score JSONL files of expansions")
     score.add_argument("files", nargs="+", help="JSONL files ('-' reads standard input)")
     score.add_argument("--output", "-o", help="write one JSON result per input line here")
+    add_relevance_arguments(score, required=False)
     score.set_defaults(func=cmd_score)
 
     explain = sub.add_parser("explain", help="full breakdown of one query and expansion")

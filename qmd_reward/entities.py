@@ -46,7 +46,8 @@ class EntityDetector(Protocol):
 def normalise_entity(text: str) -> str:
     text = " ".join(text.lower().split())
     text = _POSSESSIVE.sub("", text)
-    return text.strip(" .,:;!?()[]\"'")
+    # A leading dot is part of the name (.NET); a trailing one ends the sentence.
+    return text.strip(" ,:;!?()[]\"'").rstrip(".")
 
 
 def _is_structural(token: str, position: int) -> bool:
@@ -114,6 +115,7 @@ def _heuristic_entities(query: str) -> tuple[str, ...]:
 _SUFFIXES = ("", "s", "es", "'s", "’s")
 
 
+@lru_cache(maxsize=131072)
 def _key(token: str) -> str:
     return _POSSESSIVE.sub("", token.lower()).replace("-", "").replace(".", "")
 
@@ -121,6 +123,12 @@ def _key(token: str) -> str:
 @lru_cache(maxsize=65536)
 def _line_keys(line: str) -> tuple[str, ...]:
     return tuple(k for k in (_key(t) for t in _TOKEN.findall(line.replace("-", " - "))) if k)
+
+
+@lru_cache(maxsize=65536)
+def _line_index(line: str) -> tuple[tuple[str, ...], frozenset[str], str]:
+    keys = _line_keys(line)
+    return keys, frozenset(keys), "".join(keys)
 
 
 def _same_word(candidate: str, target: str) -> bool:
@@ -140,7 +148,13 @@ def mentions(line: str, entity: str) -> bool:
     target = "".join(_line_keys(entity))
     if not target:
         return False
-    keys = _line_keys(line)
+    keys, keyset, squashed = _line_index(line)
+    # Fast answers first: the word itself or a plain inflection of it, then a cheap
+    # substring test that rules out most lines before the window search.
+    if target in keyset or any(target + suffix in keyset for suffix in _SUFFIXES[1:]):
+        return True
+    if target[:-1] not in squashed:
+        return False
     width = len(_line_keys(entity)) + 1
     for start in range(len(keys)):
         joined = ""
@@ -154,4 +168,6 @@ def mentions(line: str, entity: str) -> bool:
 
 
 def default_detector() -> EntityDetector:
-    return HeuristicEntityDetector()
+    from .detectors import CombinedEntityDetector
+
+    return CombinedEntityDetector()

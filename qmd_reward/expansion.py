@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
 
+from .checks import degenerate, plain_terms
+
 LINE_TYPES = ("lex", "vec", "hyde")
 
 # Tokens of the Qwen3 chat template. One trailing end-of-turn marker is how a generation
@@ -37,6 +39,8 @@ class LineIssue(str, Enum):
     ONLY_NEGATION = "only negations"
     NEGATION_IN_EMBEDDING = "negation in an embedding line"
     NO_QUERY_TERM = "no query term"
+    TOO_MANY_TERMS = "too many ANDed terms to match anything"
+    DEGENERATE = "degenerate text"
 
 
 @dataclass(frozen=True)
@@ -67,7 +71,16 @@ class Expansion:
     template_leak: bool = False
 
     def of_type(self, kind: str) -> tuple[str, ...]:
-        return tuple(line.text for line in self.lines if line.type == kind and line.text)
+        """Texts of the lines of one type that carry content (degenerate ones do not)."""
+        return tuple(
+            line.text
+            for line in self.lines
+            if line.type == kind and line.text and LineIssue.DEGENERATE not in line.issues
+        )
+
+    @property
+    def degenerate(self) -> tuple[Line, ...]:
+        return tuple(line for line in self.lines if LineIssue.DEGENERATE in line.issues)
 
     @property
     def lex(self) -> tuple[str, ...]:
@@ -119,11 +132,28 @@ def has_query_term(text: str, terms: tuple[str, ...]) -> bool:
     return any(term in lower for term in terms)
 
 
+# An AND of more plain terms than this rarely matches any note.
+MAX_PLAIN_TERMS = 6
+
+
 def _line_issues(kind: str, text: str, terms: tuple[str, ...]) -> tuple[LineIssue, ...]:
     if not text:
         return (LineIssue.EMPTY,)
+    issues = _text_issues(kind, text)
+    if not has_query_term(text, terms):
+        issues += (LineIssue.NO_QUERY_TERM,)
+    return issues
+
+
+@lru_cache(maxsize=65536)
+def _text_issues(kind: str, text: str) -> tuple[LineIssue, ...]:
+    """The issues that do not depend on the query (cached: completions share lines)."""
     issues: list[LineIssue] = []
+    if degenerate(text, kind):
+        issues.append(LineIssue.DEGENERATE)
     if kind == "lex":
+        if plain_terms(text) > MAX_PLAIN_TERMS:
+            issues.append(LineIssue.TOO_MANY_TERMS)
         if text.count('"') % 2:
             issues.append(LineIssue.UNBALANCED_QUOTES)
         # Without a positive term FTS5 cannot evaluate the NOT, so the line matches nothing.
@@ -132,8 +162,6 @@ def _line_issues(kind: str, text: str, terms: tuple[str, ...]) -> tuple[LineIssu
             issues.append(LineIssue.ONLY_NEGATION)
     elif _NEGATION.search(text):
         issues.append(LineIssue.NEGATION_IN_EMBEDDING)
-    if not has_query_term(text, terms):
-        issues.append(LineIssue.NO_QUERY_TERM)
     return tuple(issues)
 
 

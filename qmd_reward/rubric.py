@@ -6,10 +6,10 @@ from either can be read side by side:
 =========  ==========  ====================================================
 dimension  points      judges
 =========  ==========  ====================================================
-format     0..30       valid prefixes, lex and vec present
-diversity  0..30       both types, distinct lines, no echo of the query
-hyde       0..20       only when a hyde line is present
-quality    0..20       lex short and on-key, vec natural language
+format     0..30       usable lines QMD keeps, lex and vec present
+diversity  0..30       both types, distinct lines, no echo, no stuffing
+hyde       0..20       only when a hyde line is present: on topic, sized
+quality    0..20       lex short, on the discriminating terms; vec natural
 entity     -45..20     named entities of the query kept
 think      0..20       no ``<think>`` block
 =========  ==========  ====================================================
@@ -22,13 +22,27 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+from rapidfuzz import fuzz
+
+from . import checks
 from .entities import mentions
-from .expansion import Expansion
-from .text import STOPWORDS, content_words, normalise, words
+from .expansion import Expansion, Line, LineIssue
+from .lexicon import zipf
+from .text import STOPWORDS, normalise, words
 
-MAX_POINTS = {"format": 30, "diversity": 30, "hyde": 20, "quality": 20, "entity": 20, "think": 20}
+MAX_POINTS = {
+    "format": 30,
+    "diversity": 30,
+    "hyde": 20,
+    "quality": 20,
+    "entity": 20,
+    "think": 20,
+    "retrieval": 20,
+}
 ENTITY_MIN = -45
+MAX_PER_TYPE = 3
 
 # Lex lines made of these add nothing a keyword search can use.
 GENERIC_LEX_PHRASES = (
@@ -46,11 +60,15 @@ GENERIC_LEX_PHRASES = (
     "what is",
     "how to",
 )
-# Filler that makes a lex line vague unless the user asked for it.
-FILLER_WORDS = frozenset(
-    """overview basics introduction guide tutorial understanding explained explanation
-    tips learn information details general""".split()
-)
+# Line problems that cost format points: QMD drops or cannot use such a line.
+UNUSABLE = {
+    LineIssue.EMPTY: "is empty",
+    LineIssue.UNBALANCED_QUOTES: "has unbalanced quotes (QMD rejects it)",
+    LineIssue.ONLY_NEGATION: "has only negations (matches nothing)",
+    LineIssue.NEGATION_IN_EMBEDDING: "uses -negation, which QMD rejects outside lex",
+    LineIssue.NO_QUERY_TERM: "shares no term with the query (QMD drops it)",
+    LineIssue.TOO_MANY_TERMS: "ANDs so many terms it will rarely match",
+}
 
 Deductions = list[str]
 Result = tuple[float, Deductions]
@@ -65,7 +83,10 @@ class QueryInfo:
     only: str | None
     terms: tuple[str, ...]
     key_terms: frozenset[str]
+    discriminating: frozenset[str]  # the rarest key terms: what makes the query specific
     entities: tuple[str, ...]
+    language: str | None
+    weights: tuple[tuple[str, float], ...] = ()  # key terms with their rarity
 
 
 def quote(text: str, width: int = 40) -> str:
@@ -77,20 +98,38 @@ def quote(text: str, width: int = 40) -> str:
 
 
 def echoes(line: str, query: str) -> bool:
-    """A line that is the query, or the query with a few characters added."""
+    """A line that is the query, or the query with a few characters added (original rule)."""
     line, query = normalise(line), normalise(query)
     return bool(query) and (line == query or (query in line and len(line) < len(query) + 10))
+
+
+def near_echo(line: str, query: str) -> bool:
+    """The query's words reshuffled: harmless for BM25, but it adds nothing new."""
+    line, query = normalise(line), normalise(query)
+    return bool(query) and fuzz.token_sort_ratio(line, query) >= 90
 
 
 def near_duplicate(a: str, b: str, min_distance: int) -> bool:
     a, b = normalise(a), normalise(b)
     if a == b or a in b or b in a:
         return True
-    return len(set(a.split()) ^ set(b.split())) < min_distance
+    if len(set(a.split()) ^ set(b.split())) < min_distance:
+        return True
+    return fuzz.token_sort_ratio(a, b) >= 90
 
 
-def keeps_key_term(line: str, key_terms: frozenset[str]) -> bool:
-    return not key_terms or bool(key_terms & set(words(line)))
+def keeps_term(line: str, terms: frozenset[str]) -> bool:
+    return not terms or any(mentions(line, t) for t in terms)
+
+
+def names_entity(line: str, q: QueryInfo) -> bool:
+    return any(mentions(line, e) for e in q.entities)
+
+
+def anchored(line: str, q: QueryInfo) -> bool:
+    """A lex line without the entity can still be pinned to the topic by a rare query term
+    ('jsonb gin index' for 'postgresql jsonb index'); 'racing team founders' is not."""
+    return any(zipf(t) < 3.0 and mentions(line, t) for t in q.discriminating)
 
 
 def is_generic_lex(line: str) -> bool:
@@ -105,6 +144,8 @@ def is_generic_lex(line: str) -> bool:
 
 
 def natural_language(line: str) -> bool:
+    if checks.script(line) in {"han", "japanese"}:
+        return len(line.strip()) >= 6  # no spaces between words in these scripts
     return " " in line.strip() and len(line) > 15
 
 
@@ -119,14 +160,128 @@ def repetition_excess(text: str, ignore: frozenset[str] = frozenset()) -> int:
     return sum(c - 2 for c in counts.values() if c >= 3)
 
 
+def new_fillers(line: str, q: QueryInfo) -> tuple[str, ...]:
+    """Filler in a line that the user did not ask for."""
+    asked = f" {' '.join(words(q.text))} "
+    return tuple(f for f in checks.fillers_in(line) if f" {f} " not in asked)
+
+
+def lex_problems(line: str, q: QueryInfo) -> list[str]:
+    """What makes a lex line a weak keyword query, as short phrases."""
+    problems = []
+    if checks.ends_on_function_word(line):
+        problems.append("is cut off (ends on a function word)")
+    if not keeps_term(line, q.discriminating) and not names_entity(line, q):
+        problems.append("keeps none of the query's discriminating terms")
+    fillers = new_fillers(line, q)
+    if fillers:
+        problems.append(f"pads with filler ({', '.join(fillers)})")
+    return problems
+
+
+def key_coverage(lines: tuple[str, ...], q: QueryInfo) -> float:
+    """Share of the query's key terms, weighted by rarity, that some line mentions."""
+    total = sum(w for _, w in q.weights)
+    covered = sum(w for t, w in q.weights if any(mentions(line, t) for line in lines))
+    return covered / total if total else 1.0
+
+
+# What each hyde problem does: boilerplate and off-topic passages pull vector search anywhere,
+# so their shape earns nothing; a passage that is on topic but vague only loses its topic point.
+BOILERPLATE, OFF_TOPIC, UNNAMED, VAGUE, TRUNCATED = (
+    "opens with boilerplate",
+    "is off topic (no entity and few key terms of the query)",
+    "never names the query's entities",
+    "misses most of the query's key terms",
+    "stops mid-sentence",
+)
+
+
+def hyde_problems(passage: str, q: QueryInfo) -> list[str]:
+    problems = []
+    if checks.boilerplate_opening(passage):
+        problems.append(BOILERPLATE)
+    unnamed = bool(q.entities) and not names_entity(passage, q)
+    vague = len(q.discriminating) >= 2 and key_coverage((passage,), q) < 0.5
+    if not q.entities and not keeps_term(passage, q.key_terms):
+        vague = unnamed = True
+    if unnamed and vague:
+        problems.append(OFF_TOPIC)
+    elif unnamed:
+        problems.append(UNNAMED)
+    elif vague:
+        problems.append(VAGUE)
+    if checks.hyde_truncated(passage):
+        problems.append(TRUNCATED)
+    return problems
+
+
+def hyde_penalty(problems: list[str]) -> tuple[float, float]:
+    """(points off, cap) for a passage's problems, out of the 20 hyde points."""
+    cap = 20.0
+    off = 0.0
+    for problem in problems:
+        if problem == BOILERPLATE:
+            cap = min(cap, 2.0)
+        elif problem == OFF_TOPIC:
+            cap = min(cap, 5.0)
+        elif problem in (UNNAMED, VAGUE):
+            off += 5
+        elif problem == TRUNCATED:
+            off += 3
+    return off, cap
+
+
+def drift_notes(exp: Expansion, q: QueryInfo) -> Deductions:
+    return [
+        f"{line.type} line is not in the query's language: {quote(line.text)}."
+        for line in exp.lines
+        if line.text and checks.drifted(q.language, line.text)
+    ]
+
+
+def validity(exp: Expansion, kinds: tuple[str, ...]) -> Result:
+    """Points off the 10 'no invalid line' points for lines QMD cannot use."""
+    points, notes = 10.0, []
+    for line in exp.lines:
+        if LineIssue.DEGENERATE in line.issues:
+            points -= 5
+            notes.append(f"Degenerate {line.type} line: {quote(line.text)}.")
+            continue
+        for issue in line.issues:
+            points -= 3
+            notes.append(f"{line.type.capitalize()} line {UNUSABLE[issue]}: {quote(line.text)}.")
+    for kind in kinds:
+        extra = sum(1 for line in exp.lines if line.type == kind and line.text) - MAX_PER_TYPE
+        if extra > 0:
+            points -= 3 * extra
+            notes.append(f"{extra + MAX_PER_TYPE} {kind} lines; at most {MAX_PER_TYPE} are used.")
+    return max(0.0, points), notes
+
+
+def usable(exp: Expansion, kind: str) -> list[Line]:
+    """Lines of a type that QMD keeps and can search with."""
+    return [
+        line
+        for line in exp.lines
+        if line.type == kind
+        and line.text
+        and not line.dropped
+        and LineIssue.DEGENERATE not in line.issues
+        and LineIssue.ONLY_NEGATION not in line.issues
+    ]
+
+
 # --- dimensions: full expansions --------------------------------------------------------
 
 
 def score_format(exp: Expansion, q: QueryInfo) -> Result:
-    points, notes = 10.0, []
+    points, notes = validity(exp, ("lex", "vec", "hyde"))
     for kind in ("lex", "vec"):
-        if exp.of_type(kind):
+        if usable(exp, kind):
             points += 10
+        elif exp.of_type(kind):
+            notes.append(f"No {kind} line that QMD would use.")
         else:
             notes.append(f"No {kind} line.")
     return points, notes
@@ -160,31 +315,26 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
         if echoes(line, q.text):
             echo -= 10
             notes.append(f"Lex line only repeats the query: {quote(line)}.")
+        elif near_echo(line, q.text):
+            echo -= 2
+            notes.append(f"Lex line reshuffles the query's words: {quote(line)}.")
+        elif stuffed := checks.repeated_words(line, q.text):
+            echo -= 3
+            notes.append(f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing.")
     for line in vec:
-        if echoes(line, q.text):
+        if echoes(line, q.text) or near_echo(line, q.text):
             echo -= 3
             notes.append(f"Vec line only repeats the query: {quote(line)}.")
     points += max(-10.0, echo)
     return max(0.0, points), notes
 
 
-def hyde_on_topic(passage: str, q: QueryInfo) -> bool:
-    """A passage for an entity query must name an entity; otherwise keep a key term."""
-    if q.entities:
-        return any(mentions(passage, e) for e in q.entities)
-    return keeps_key_term(passage, q.key_terms)
-
-
 def score_hyde(exp: Expansion, q: QueryInfo) -> Result:
     hydes = exp.hyde
     passage = hydes[0]
-    points, notes = 0.0, []
-    if hyde_on_topic(passage, q):
-        points += 5
-    elif q.entities:
-        notes.append("Hyde passage never names the query's entities.")
-    else:
-        notes.append("Hyde passage shares no key term with the query.")
+    problems = hyde_problems(passage, q)
+    notes = [f"Hyde passage {p}." for p in problems]
+    points = 5.0
     length = len(passage)
     if 50 <= length <= 200:
         points += 5
@@ -201,7 +351,8 @@ def score_hyde(exp: Expansion, q: QueryInfo) -> Result:
     points += max(0, 5 - 2 * excess)
     if excess:
         notes.append("Hyde passage repeats the same words.")
-    return points, notes
+    off, cap = hyde_penalty(problems)
+    return max(0.0, min(points - off, cap)), notes
 
 
 def score_quality(exp: Expansion, q: QueryInfo) -> Result:
@@ -214,27 +365,34 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
             notes.append("Lex lines are longer than vec lines on average.")
     if vec:
         if all(natural_language(v) for v in vec):
-            points += 5
+            if any(echoes(v, q.text) or near_echo(v, q.text) for v in vec):
+                points += 2
+                notes.append("A vec line restates the query instead of rephrasing it.")
+            else:
+                points += 5
         else:
             points += 2
             notes.append("A vec line is not a natural-language phrase.")
     if lex:
-        keeping = sum(keeps_key_term(line, q.key_terms) for line in lex)
-        if keeping == len(lex):
-            points += 5
-        elif keeping:
-            points += 2
-            notes.append("Some lex lines keep none of the query's key terms.")
-        else:
-            notes.append("No lex line keeps a key term of the query.")
-        query_words = set(words(q.text))
+        if q.key_terms and key_coverage(lex, q) < 0.5:
+            points -= 3
+            notes.append("Lex lines together leave out most of the query's key terms.")
+        on_key = 0
         for line in lex:
-            filler = (FILLER_WORDS & set(words(line))) - query_words
-            if filler:
-                points -= 3
-                notes.append(f"Lex line pads with filler ({', '.join(sorted(filler))}).")
-        if len(content_words(q.text)) >= 2 and any('"' in line for line in lex):
+            problems = lex_problems(line, q)
+            if not any(p.startswith("keeps none") for p in problems):
+                on_key += 1
+            points -= 3 * len(problems)
+            notes += [f"Lex line {p}: {quote(line)}." for p in problems]
+        if on_key == len(lex):
+            points += 5
+        elif on_key:
+            points += 2
+        if len(q.key_terms) >= 2 and any('"' in line for line in lex):
             points += 3
+    drift = drift_notes(exp, q)
+    points -= 5 * len(drift)
+    notes += drift
     return max(0.0, min(20.0, points)), notes
 
 
@@ -245,7 +403,9 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
     if not lex:
         return 0.0, ["No lex line to carry the query's entities."]
     points, notes = 0.0, []
-    with_entity = sum(any(mentions(line, e) for e in q.entities) for line in lex)
+    with_entity = sum(names_entity(line, q) or anchored(line, q) for line in lex)
+    if not any(names_entity(line, q) for line in lex):
+        with_entity = 0
     if with_entity == len(lex):
         points += 15
     elif with_entity:
@@ -261,7 +421,7 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
     if generic:
         points -= 15 * generic
         notes.append(f"{generic} lex line(s) are generic phrases.")
-    if any(any(mentions(line, e) for e in q.entities) for line in vec):
+    if any(names_entity(line, q) for line in vec):
         points += 5
     return max(float(ENTITY_MIN), min(20.0, points)), notes
 
@@ -276,12 +436,15 @@ def score_think(exp: Expansion, q: QueryInfo) -> Result:
 
 
 def only_format(exp: Expansion, q: QueryInfo) -> Result:
+    points, notes = validity(exp, (q.only or "",))
+    points += 20.0
     unwanted = sum(1 for line in exp.lines if line.type != q.only and line.text)
-    if not unwanted:
-        return 30.0, []
-    return max(0.0, 30.0 - 10 * unwanted), [
-        f"{unwanted} line(s) of a type other than {q.only} (the query asked /only:{q.only})."
-    ]
+    if unwanted:
+        points -= 10 * unwanted
+        notes.append(
+            f"{unwanted} line(s) of a type other than {q.only} (the query asked /only:{q.only})."
+        )
+    return max(0.0, points), notes
 
 
 def only_diversity(exp: Expansion, q: QueryInfo) -> Result:
@@ -301,6 +464,9 @@ def only_diversity(exp: Expansion, q: QueryInfo) -> Result:
         if echoes(line, q.text):
             points -= 5
             notes.append(f"{q.only} line only repeats the query: {quote(line)}.")
+        elif q.only == "lex" and (stuffed := checks.repeated_words(line, q.text)):
+            points -= 3
+            notes.append(f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing.")
     return max(0.0, points), notes
 
 
@@ -308,10 +474,12 @@ def only_quality(exp: Expansion, q: QueryInfo) -> Result:
     items = exp.of_type(q.only or "")
     points, notes = 10.0, []
     if q.only == "lex":
-        if all(keeps_key_term(line, q.key_terms) for line in items):
+        problems = {line: lex_problems(line, q) for line in items}
+        if not any(any(p.startswith("keeps none") for p in ps) for ps in problems.values()):
             points += 5
-        else:
-            notes.append("A lex line keeps none of the query's key terms.")
+        for line, ps in problems.items():
+            points -= 3 * len(ps)
+            notes += [f"Lex line {p}: {quote(line)}." for p in ps]
         generic = sum(is_generic_lex(line) for line in items)
         if generic:
             notes.append(f"{generic} lex line(s) are generic phrases.")
@@ -324,22 +492,32 @@ def only_quality(exp: Expansion, q: QueryInfo) -> Result:
             points += 5
             notes.append("A vec line is not a natural-language phrase.")
     else:
-        length = len(items[0])
-        if 50 <= length <= 200:
+        passage = items[0]
+        length = len(passage)
+        problems = hyde_problems(passage, q)
+        off, cap = hyde_penalty(problems)
+        if problems:
+            notes += [f"Hyde passage {p}." for p in problems]
+            # the same problems, on this dimension's 20-point scale
+            points = min(points - off, cap - 10)
+        elif 50 <= length <= 200:
             points += 10
         elif 30 <= length <= 300:
             points += 5
             notes.append(f"Hyde passage length {length} (50-200 is ideal).")
         else:
             notes.append(f"Hyde passage length {length} is far from 50-200.")
-    return points, notes
+    drift = drift_notes(exp, q)
+    points -= 5 * len(drift)
+    notes += drift
+    return max(0.0, min(20.0, points)), notes
 
 
 def only_entity(exp: Expansion, q: QueryInfo) -> Result:
     if not q.entities:
         return 10.0, []
     items = exp.of_type(q.only or "")
-    named = sum(any(mentions(line, e) for e in q.entities) for line in items)
+    named = sum(names_entity(line, q) for line in items)
     if named == len(items):
         return 20.0, []
     if named:
@@ -366,6 +544,38 @@ ONLY_DIMENSIONS: tuple[tuple[str, Dimension], ...] = (
 )
 
 
+def retrieval_notes(result: Any) -> Deductions:
+    """Deductions for a retrieval result (from :mod:`qmd_reward.retrieval`)."""
+
+    def rank(value: int | None) -> str:
+        return "not found" if value is None else f"rank {value}"
+
+    if result.points < 10:
+        return [
+            "Lex lines pushed the relevant document down "
+            f"({rank(result.rank_before)} -> {rank(result.rank_after)})."
+        ]
+    if result.rank_after is None:
+        return ["Neither the query nor the lex lines find a relevant document."]
+    return []
+
+
+def only_query_words(line: str, q: QueryInfo) -> bool:
+    """Nothing in the line but the query's own words (and function words)."""
+    return echoes(line, q.text) or set(words(line)) <= q.key_terms | STOPWORDS
+
+
+def off_topic(exp: Expansion, q: QueryInfo) -> bool:
+    """No line names an entity or keeps a key term: the output is about something else.
+
+    Only judged for Latin-script queries, where key terms can be matched word for word.
+    """
+    if not q.key_terms or checks.script(q.text) not in ("latin", None):
+        return False
+    texts = [line.text for line in exp.lines if line.text]
+    return not any(keeps_term(t, q.key_terms) or names_entity(t, q) for t in texts)
+
+
 def lex_echo_count(exp: Expansion, q: QueryInfo) -> int:
     return sum(echoes(line, q.text) for line in exp.lex)
 
@@ -376,8 +586,8 @@ def hard_failure(exp: Expansion, q: QueryInfo) -> str | None:
         return "Chat-template tokens leaked into the output."
     if exp.invalid:
         return f"Line without a lex:/vec:/hyde: prefix: {quote(exp.invalid[0])}."
-    if q.only and not exp.of_type(q.only):
-        return f"The query asked /only:{q.only} but there is no {q.only} line."
-    if not exp.lines or not any(line.text for line in exp.lines):
+    if not any(line.text for line in exp.lines):
         return "No expansion lines."
+    if q.only and not exp.of_type(q.only):
+        return f"The query asked /only:{q.only} but there is no usable {q.only} line."
     return None

@@ -3,17 +3,42 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from types import MappingProxyType
+from typing import TYPE_CHECKING, Union
 
 from . import rubric
+from .checks import language
 from .entities import EntityDetector, default_detector
 from .expansion import parse_expansion, split_only_mode
+from .lexicon import rarity
 from .rubric import QueryInfo
 from .scorecard import FAILED, ScoreCard, rating_for
 from .text import content_words
 
+if TYPE_CHECKING:
+    from .retrieval import RetrievalJudge
+
+Relevant = Union[Mapping[str, int], Sequence[str], None]  # noqa: UP007
+
 ECHO_CAP = 0.5
+# An output whose lines are mostly babble is Failed whatever its sound lines earn.
+DEGENERATE_CAP = 0.1
+# One babbling line is the first sign of a drifting policy; GRPO must not find it cheap.
+BABBLE_CAP = 0.4
+
+
+def discriminating_terms(key_terms: frozenset[str]) -> frozenset[str]:
+    """The rarest key terms: those within reach of the rarest one.
+
+    'glacier ice core carbon dating' -> glacier, carbon, ...: the words that make the query
+    about something in particular. Common words only count when nothing rarer is there.
+    """
+    if not key_terms:
+        return key_terms
+    weights = {term: rarity(term) for term in key_terms}
+    top = max(weights.values())
+    return frozenset(t for t, w in weights.items() if w >= 0.6 * top)
 
 
 class _LRU(OrderedDict):
@@ -34,8 +59,15 @@ class Scorer:
     query (entities, key terms) is computed once per distinct query.
     """
 
-    def __init__(self, entity_detector: EntityDetector | None = None, cache_size: int = 8192):
+    def __init__(
+        self,
+        entity_detector: EntityDetector | None = None,
+        cache_size: int = 8192,
+        retrieval: RetrievalJudge | None = None,
+    ):
         self.entity_detector = entity_detector or default_detector()
+        # With a judge, records that name relevant documents get the retrieval dimension.
+        self.retrieval = retrieval
         self._queries: _LRU = _LRU(cache_size)
         self._cards: _LRU = _LRU(cache_size)
 
@@ -55,6 +87,7 @@ class Scorer:
         parts = [split_only_mode(q) for q in todo]
         found = self.entity_detector.detect_many([p.text for p in parts])
         for raw, part, entities in zip(todo, parts, found):
+            key_terms = frozenset(content_words(part.text))
             self._queries.put(
                 raw,
                 QueryInfo(
@@ -62,32 +95,48 @@ class Scorer:
                     text=part.text,
                     only=part.only,
                     terms=part.terms,
-                    key_terms=frozenset(content_words(part.text)),
+                    key_terms=key_terms,
+                    discriminating=discriminating_terms(key_terms),
                     entities=tuple(entities),
+                    language=language(part.text),
+                    weights=tuple(sorted((t, rarity(t)) for t in key_terms)),
                 ),
             )
 
     # -- scoring -----------------------------------------------------------------------
 
-    def score(self, query: str, expansion: str) -> ScoreCard:
+    def score(self, query: str, expansion: str, relevant: Relevant = None) -> ScoreCard:
+        """Score one expansion.
+
+        ``relevant`` (document ids, or ids mapped to grades) adds the ``retrieval`` dimension
+        when the scorer has a retrieval judge; without either, the dimension is absent.
+        """
         if not isinstance(query, str) or not isinstance(expansion, str):
             raise TypeError(
                 f"query and expansion must be str, got {type(query).__name__} and "
                 f"{type(expansion).__name__}"
             )
-        key = (query, expansion)
+        relevant_key = _relevant_key(relevant) if self.retrieval is not None else None
+        key = (query, expansion, relevant_key)
         card = self._cards.get(key)
         if card is None:
-            card = self._score(self.analyse(query), expansion)
+            card = self._score(self.analyse(query), expansion, relevant_key)
             self._cards.put(key, card)
         return card
 
-    def score_batch(self, pairs: Sequence[tuple[str, str]]) -> list[ScoreCard]:
-        """Score many (query, expansion) pairs; identical to scoring them one by one."""
-        self._analyse_many(q for q, _ in pairs if isinstance(q, str))
-        return [self.score(q, e) for q, e in pairs]
+    def score_batch(self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]):
+        """Score many (query, expansion[, relevant]) tuples; identical to one by one."""
+        self._analyse_many(p[0] for p in pairs if isinstance(p[0], str))
+        return [self.score(*p) for p in pairs]
 
-    def _score(self, q: QueryInfo, text: str) -> ScoreCard:
+    def _retrieval(self, q: QueryInfo, exp, relevant: tuple | None):
+        if self.retrieval is None or not relevant:
+            return None
+        lex = [line.text for line in exp.lines if line.type == "lex" and line.text]
+        result = self.retrieval.evaluate(q.text, lex, dict(relevant))
+        return result if result.judged else None
+
+    def _score(self, q: QueryInfo, text: str, relevant: tuple | None = None) -> ScoreCard:
         exp = parse_expansion(text, query=q.text)
         dimensions_spec = rubric.ONLY_DIMENSIONS if q.only else rubric.FULL_DIMENSIONS
         failure = rubric.hard_failure(exp, q)
@@ -110,13 +159,41 @@ class Scorer:
             points, more = dimension(exp, q)
             dims[name] = float(points)
             notes += more
+        extras: dict = {}
+        found = self._retrieval(q, exp, relevant)
+        if found is not None:
+            dims["retrieval"] = round(found.points, 4)
+            notes += rubric.retrieval_notes(found)
+            extras["retrieval"] = {
+                "rr_before": found.rr_before,
+                "rr_after": found.rr_after,
+                "ndcg_before": found.ndcg_before,
+                "ndcg_after": found.ndcg_after,
+            }
         max_points = float(sum(rubric.MAX_POINTS[n] for n in dims))
         score = min(1.0, max(0.0, sum(dims.values()) / max_points))
+        bad = len(exp.degenerate)
+        if bad:
+            mostly = 2 * bad >= sum(1 for line in exp.lines if line.text)
+            cap = DEGENERATE_CAP if mostly else BABBLE_CAP
+            if score > cap:
+                score = cap
+                notes.insert(0, f"Score capped at {cap}: {bad} line(s) are degenerate text.")
+        kept = [line for line in exp.lines if line.text and not line.dropped]
+        if not kept and score > DEGENERATE_CAP:
+            # QMD would discard every line and search with the raw query alone.
+            score = DEGENERATE_CAP
+            notes.insert(0, f"Score capped at {DEGENERATE_CAP}: QMD would drop every line.")
+        elif rubric.off_topic(exp, q) and score > DEGENERATE_CAP:
+            score = DEGENERATE_CAP
+            notes.insert(0, f"Score capped at {DEGENERATE_CAP}: no line is about the query.")
         if not q.only:
             echoes = rubric.lex_echo_count(exp, q)
             # Every lex line being the query means BM25 got nothing new: half the cap again.
             cap = ECHO_CAP / 2 if echoes and echoes == len(exp.lex) else ECHO_CAP
-            if echoes and score > cap:
+            if echoes and all(rubric.only_query_words(v, q) for v in exp.vec + exp.hyde):
+                cap = DEGENERATE_CAP  # nothing but the query, said again
+            if echoes and score > cap and not bad:
                 score = cap
                 notes.insert(0, f"Score capped at {cap}: {echoes} lex line(s) echo the query.")
         return ScoreCard(
@@ -127,7 +204,19 @@ class Scorer:
             entities=q.entities,
             max_points=max_points,
             only_mode=q.only,
+            extras=MappingProxyType(extras),
         )
+
+
+def _relevant_key(relevant: Relevant) -> tuple | None:
+    """Relevance in a hashable, order-free form: ((doc id, grade), ...)."""
+    if not relevant:
+        return None
+    if isinstance(relevant, str):
+        return ((relevant, 1),)
+    if isinstance(relevant, Mapping):
+        return tuple(sorted((str(k), int(v)) for k, v in relevant.items()))
+    return tuple(sorted((str(doc), 1) for doc in relevant))
 
 
 _default: Scorer | None = None

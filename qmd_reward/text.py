@@ -37,6 +37,7 @@ def content_words(text: str) -> tuple[str, ...]:
     return tuple(w for w in words(text) if w not in STOPWORDS)
 
 
+@lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
     """Lowercase, collapse whitespace; used to compare lines and queries."""
     return " ".join(text.lower().split())

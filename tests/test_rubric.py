@@ -110,14 +110,16 @@ def test_hyde_on_topic(s):
     q = "who is TDS motorsports"
     named = dims(s, q, base + "TDS Motorsports is an endurance racing team based in France.")
     vague = dims(s, q, base + "This company is an endurance racing team based in France.")
-    assert named["hyde"] - vague["hyde"] == 5
+    assert named["hyde"] >= vague["hyde"] + 5
 
 
 def test_hyde_repetition(s):
     q = "ssh key authentication"
     base = "lex: ssh keygen\nvec: how to log in with an ssh key\nhyde: "
     plain = dims(s, q, base + "Generate an ssh key pair, then copy the public half to the host.")
-    rep = dims(s, q, base + "ssh keypair keypair keypair keypair login login login login server")
+    rep = dims(
+        s, q, base + "Create a keypair, copy the keypair to the server, then test the keypair."
+    )
     assert plain["hyde"] > rep["hyde"]
 
 
@@ -210,7 +212,7 @@ def test_think_block(s):
 
 def test_only_mode_penalises_other_types(s):
     q = "auth /only:lex"
-    pure = s.score(q, "lex: auth setup\nlex: authentication config\nlex: login credentials")
+    pure = s.score(q, "lex: auth setup\nlex: authentication config\nlex: auth login credentials")
     mixed = s.score(q, "lex: auth setup\nlex: authentication config\nvec: how to log in")
     assert pure.only_mode == "lex"
     assert pure.dimensions["format"] == 30 > mixed.dimensions["format"]

@@ -140,6 +140,7 @@ ENTITY_CASES = [
         ),
         min_size=1,
         max_size=5,
+        unique=True,
     ),
     st.lists(line_kinds, min_size=1, max_size=4),
 )

@@ -1,0 +1,220 @@
+"""Line-level checks a careful search engineer makes, beyond the original rubric.
+
+Query-independent checks (is this text degenerate? which script and language?) are cached by
+text: GRPO samples many completions that share lines. Everything here is pure.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from functools import lru_cache
+
+from .lexicon import word_list, zipf
+from .text import FUNCTION_WORDS, words
+
+# --- degenerate text ----------------------------------------------------------------------
+
+# Letter runs (aaaaa), stuttered syllables (ererer) and runs of sentence punctuation. Four
+# equal letters are allowed for AAAA records and YYYY formats; = and < for merge markers.
+_CHAR_RUN = re.compile(r"([^\W\d_])\1{4,}|([^\W\d_]{2,4})\2{2,}|([.!?,;:*~])\3{4,}")
+_VOWELS = frozenset("aeiouyàáâäãåèéêëìíîïòóôöõùúûüý")
+MAX_LENGTH = {"lex": 150, "vec": 300, "hyde": 700}
+
+
+@lru_cache(maxsize=65536)
+def degenerate(text: str, kind: str = "vec") -> str | None:
+    """Why a line is machine babble, or None when it reads like text.
+
+    Looks for what a drifting policy produces: stuttered characters (``Anererer``), loops of
+    one token, consonant mash, words no dictionary knows, and lengths no line should have.
+    """
+    if len(text) > MAX_LENGTH.get(kind, 700):
+        return f"absurdly long ({len(text)} characters)"
+    if _CHAR_RUN.search(text.lower()):
+        return "stuttered characters"
+    if not words(text):
+        return "no words at all"
+    tokens = [t for t in words(text) if not t.isdigit()]
+    if len(tokens) >= 4 and len(set(tokens)) * 2 <= len(tokens):
+        top, count = Counter(tokens).most_common(1)[0]
+        if count >= 3 and count / len(tokens) > 0.5:
+            return f"the token {top!r} repeated"
+    for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
+        if a == b == c:
+            return f"the token {a!r} repeated"
+    alpha = [t for t in tokens if t.isalpha() and t.isascii() and len(t) >= 4]
+    if alpha:
+        # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
+        mashed = [t for t in alpha if not _VOWELS & set(t)]
+        if len(mashed) >= 2 or any(len(t) >= 6 for t in mashed):
+            return "letters without vowels"
+    # Lex lines are lists of technical terms (kubectl, pgbouncer) that no dictionary has;
+    # prose that is mostly unknown words is babble.
+    if kind != "lex" and len(alpha) >= 4:
+        unknown = [t for t in alpha if _unknown_word(t)]
+        if len(unknown) / len(alpha) > 0.5:
+            return "mostly words no dictionary knows"
+    return None
+
+
+_LANGS = ("en", "de", "fr", "es", "it", "pt", "nl")
+
+
+@lru_cache(maxsize=131072)
+def _unknown_word(word: str) -> bool:
+    if word in word_list("gazetteer.txt"):
+        return False
+    return all(zipf(word, lang) == 0 for lang in _LANGS)
+
+
+# --- script and language ------------------------------------------------------------------
+
+_SCRIPT_RANGES = (
+    (0x0400, 0x052F, "cyrillic"),
+    (0x0370, 0x03FF, "greek"),
+    (0x0590, 0x05FF, "hebrew"),
+    (0x0600, 0x06FF, "arabic"),
+    (0x0900, 0x097F, "devanagari"),
+    (0x0E00, 0x0E7F, "thai"),
+    (0x1100, 0x11FF, "hangul"),
+    (0x3040, 0x30FF, "japanese"),
+    (0x3400, 0x9FFF, "han"),
+    (0xAC00, 0xD7AF, "hangul"),
+    (0xF900, 0xFAFF, "han"),
+)
+
+
+def _char_script(ch: str) -> str | None:
+    code = ord(ch)
+    if code < 0x250:
+        return "latin" if ch.isalpha() else None
+    for low, high, name in _SCRIPT_RANGES:
+        if low <= code <= high:
+            return name
+    return "other" if ch.isalpha() else None
+
+
+@lru_cache(maxsize=65536)
+def script(text: str) -> str | None:
+    """The writing system of most letters in ``text`` (Japanese kana and kanji count as one)."""
+    counts: Counter[str] = Counter()
+    for ch in text:
+        name = _char_script(ch)
+        if name:
+            counts[name] += 1
+    if not counts:
+        return None
+    if counts["japanese"]:
+        counts["japanese"] += counts.pop("han", 0)
+    return counts.most_common(1)[0][0]
+
+
+# Short, frequent function words that tell Latin-script languages apart.
+_STOP = {
+    "en": "the and of to in is for with how what why on are does do my your from can".split(),
+    "de": "der die das und ist wie nicht mit für ein eine ich zu den von auf im dem was".split(),
+    "fr": "le la les des est et pour dans une un du comment que qui avec sur pas ce en".split(),
+    "es": "el la los las de que y en para con por una un cómo como es se del qué".split(),
+    "it": "il lo la gli le di che e per con una un come è non del della nel".split(),
+    "pt": "o a os as de que e em para com uma um como é não do da no na".split(),
+    "nl": "de het een en van is hoe wat niet met voor op dat ik zijn".split(),
+}
+_STOP_SETS = {lang: frozenset(ws) for lang, ws in _STOP.items()}
+_DIACRITIC_HINTS = {"de": "äöüß", "fr": "àâçèéêëîïôùûœ", "es": "ñáéíóú¿¡", "pt": "ãõçáâéêóú"}
+
+
+@lru_cache(maxsize=65536)
+def language(text: str) -> str | None:
+    """A coarse language guess: a script name, or a Latin-script language code, or None.
+
+    Latin-script text is judged by its function words and accents first, then by which
+    language's word frequencies fit its words best (``startet immer wieder neu`` is German
+    although it has no German function word).
+    """
+    found = script(text)
+    if found != "latin":
+        return found
+    tokens = [t for t in words(text) if t.isalpha()]
+    hits = {lang: sum(t in stops for t in tokens) for lang, stops in _STOP_SETS.items()}
+    lower = text.lower()
+    for lang, marks in _DIACRITIC_HINTS.items():
+        if any(m in lower for m in marks):
+            hits[lang] += 1
+    best = max(hits.values())
+    leaders = [lang for lang, n in hits.items() if n == best]
+    if best and len(leaders) == 1:
+        return leaders[0]
+    content = [t for t in tokens if len(t) >= 4]
+    if len(content) < 2:
+        return None
+    fit = {lang: sum(zipf(t, lang) for t in content) / len(content) for lang in _LANGS}
+    ranked = sorted(fit, key=fit.get, reverse=True)
+    # Only a clear winner counts: technical English shares many words with every language.
+    if fit[ranked[0]] - fit[ranked[1]] >= 0.8:
+        return ranked[0]
+    return None
+
+
+def drifted(query_lang: str | None, line: str) -> bool:
+    """The line is in another language than a non-English query."""
+    if query_lang in (None, "en"):
+        return False
+    line_lang = language(line)
+    if query_lang in _STOP_SETS:
+        # Latin-script query: drift is a confident guess of English for the line.
+        return line_lang == "en"
+    return line_lang is not None and line_lang != query_lang
+
+
+# --- lex and hyde shape -------------------------------------------------------------------
+
+
+def ends_on_function_word(text: str) -> bool:
+    """A line cut off mid-phrase; an upper-case keyword (SQL's OVER) is not cut off."""
+    raw = text.rstrip().split()
+    tokens = words(text)
+    return bool(tokens) and tokens[-1] in FUNCTION_WORDS and not raw[-1].isupper()
+
+
+_DANGLING = re.compile(r"[,;:(\-–—]\s*$")
+
+
+def hyde_truncated(text: str) -> bool:
+    """A passage that stops mid-sentence: on a function word or dangling punctuation."""
+    return bool(_DANGLING.search(text)) or ends_on_function_word(text)
+
+
+@lru_cache(maxsize=65536)
+def fillers_in(text: str) -> tuple[str, ...]:
+    """Filler words and phrases in a line (word-bounded)."""
+    padded = f" {' '.join(words(text))} "
+    return tuple(sorted(f for f in word_list("fillers.txt") if f" {f} " in padded))
+
+
+@lru_cache(maxsize=16384)
+def boilerplate_opening(text: str) -> str | None:
+    lower = " ".join(text.lower().split())
+    for opener in word_list("boilerplate_hyde.txt"):
+        if lower.startswith(opener):
+            return opener
+    return None
+
+
+def repeated_words(text: str, query: str = "") -> tuple[str, ...]:
+    """Words a lex line says more often than the query does: keyword stuffing.
+
+    'baking soda baking powder' is fine for a query that says 'baking' twice.
+    """
+    tokens = [w for w in words(text) if w not in FUNCTION_WORDS]
+    if len(set(tokens)) == len(tokens):
+        return ()
+    counts = Counter(tokens)
+    asked = Counter(words(query))
+    return tuple(sorted(w for w, c in counts.items() if c >= 2 and c > asked[w]))
+
+
+def plain_terms(lex: str) -> int:
+    """How many plain (ANDed) terms a lex line has; quoted phrases and negations excluded."""
+    text = re.sub(r'-?"[^"]*"', " ", lex)
+    return sum(1 for token in text.split() if not token.startswith("-") and words(token))

@@ -1,0 +1,152 @@
+"""Parse a ``lex:`` line into the FTS5 query QMD would run for it.
+
+QMD turns a lex line into an FTS5 MATCH expression: plain terms become quoted prefix
+terms ANDed together, ``"..."`` is an exact phrase, ``-term`` / ``-"phrase"`` are NOT
+clauses, hyphenated tokens become phrases and dotted tokens split into ANDed parts.
+Each unit here is already tokenised and stemmed with the index's tokenizer, so matching
+is a lookup and never re-reads the line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+from qmd_reward.retrieval.tokenize import raw_tokens, stem
+
+# QMD keeps letters, numbers, apostrophes and underscores of a term and drops the rest,
+# so "tcp/ip" searches "tcpip"; the tokenizer later splits on ' and _.
+_SANITIZE = re.compile(r"[^\w']")
+# Inside quotes a dot separates tokens too. QMD's sanitiser deletes it there ("nodejs"),
+# but dotted tokens split everywhere else and a document's "node.js" is indexed as the two
+# tokens node, js; splitting keeps a quoted "node.js" able to match it.
+_SANITIZE_PHRASE = re.compile(r"[^\w'.\s]")
+# QMD's hyphenated-token test: starts and ends each side with a letter or number.
+_HYPHENATED = re.compile(r"^[^\W_](?:[^\W_]|['-])*-[^\W_](?:[^\W_]|['-])*$")
+
+ERROR_MULTILINE = "contains a line break"
+ERROR_UNBALANCED = "unbalanced quotes"
+ERROR_ONLY_NEGATION = "only negated terms"
+ERROR_EMPTY = "no searchable term"
+
+
+@dataclass(frozen=True)
+class Token:
+    """One stemmed token; ``prefix`` means any indexed stem starting with it matches."""
+
+    stem: str
+    prefix: bool = False
+
+
+@dataclass(frozen=True)
+class Unit:
+    """A term (one token) or a phrase (adjacent tokens), possibly negated."""
+
+    tokens: tuple[Token, ...]
+    negated: bool = False
+
+    @property
+    def is_phrase(self) -> bool:
+        return len(self.tokens) > 1
+
+
+@dataclass(frozen=True)
+class LexQuery:
+    """A parsed lex line. ``error`` is set when QMD would match nothing for it."""
+
+    text: str
+    units: tuple[Unit, ...]
+    error: str | None = None
+
+    @property
+    def positives(self) -> tuple[Unit, ...]:
+        return tuple(unit for unit in self.units if not unit.negated)
+
+    @property
+    def negatives(self) -> tuple[Unit, ...]:
+        return tuple(unit for unit in self.units if unit.negated)
+
+    @property
+    def searchable(self) -> bool:
+        return self.error is None
+
+
+def _tokens(text: str, *, prefix_last: bool) -> tuple[Token, ...]:
+    words = [stem(token) for token in raw_tokens(text)]
+    return tuple(
+        Token(word, prefix=prefix_last and i == len(words) - 1) for i, word in enumerate(words)
+    )
+
+
+def _phrase_unit(content: str, negated: bool) -> list[Unit]:
+    tokens = _tokens(_SANITIZE_PHRASE.sub("", content), prefix_last=False)
+    return [Unit(tokens, negated)] if tokens else []
+
+
+def _hyphenated_unit(term: str, negated: bool) -> list[Unit]:
+    parts = (_SANITIZE.sub("", part) for part in term.split("-"))
+    tokens = _tokens(" ".join(parts), prefix_last=False)
+    return [Unit(tokens, negated)] if tokens else []
+
+
+def _plain_units(term: str, negated: bool) -> list[Unit]:
+    units = []
+    for part in term.split("."):
+        # A part the tokenizer splits further ("authorized_keys") is, in FTS5, a phrase
+        # whose last token keeps the prefix star.
+        tokens = _tokens(_SANITIZE.sub("", part), prefix_last=True)
+        if tokens:
+            units.append(Unit(tokens, negated))
+    return units
+
+
+def _scan(line: str) -> list[Unit]:
+    units: list[Unit] = []
+    s = line.strip()
+    n = len(s)
+    i = 0
+    while i < n:
+        while i < n and s[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        negated = s[i] == "-"
+        if negated:
+            i += 1
+        if i < n and s[i] == '"':
+            end = s.find('"', i + 1)
+            # An unterminated quote runs to the end of the line, as in QMD's scanner.
+            end = n if end < 0 else end
+            units += _phrase_unit(s[i + 1 : end].strip(), negated)
+            i = end + 1
+            continue
+        start = i
+        while i < n and not s[i].isspace() and s[i] != '"':
+            i += 1
+        term = s[start:i]
+        if not term:
+            continue
+        if _HYPHENATED.match(term):
+            units += _hyphenated_unit(term, negated)
+        else:
+            units += _plain_units(term, negated)
+    return units
+
+
+@lru_cache(maxsize=65536)
+def parse_lex_line(line: str, *, strict: bool = True) -> LexQuery:
+    """Parse ``line`` as QMD parses a lex query.
+
+    ``strict`` applies QMD's validation of typed lex lines (single line, balanced quotes);
+    the user's raw query is searched without it, so pass ``strict=False`` for that.
+    """
+    if strict and ("\n" in line or "\r" in line):
+        return LexQuery(line, (), ERROR_MULTILINE)
+    if strict and line.count('"') % 2 == 1:
+        return LexQuery(line, (), ERROR_UNBALANCED)
+    units = tuple(_scan(line))
+    if not any(not unit.negated for unit in units):
+        error = ERROR_ONLY_NEGATION if units else ERROR_EMPTY
+        return LexQuery(line, units, error)
+    return LexQuery(line, units)
