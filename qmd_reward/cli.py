@@ -6,11 +6,10 @@ import argparse
 import importlib
 import json
 import sys
-from collections.abc import Iterator, Sequence
-from typing import TextIO
+from collections.abc import Sequence
 
 from . import __version__
-from .records import Record, read_records
+from .records import Record, batched, read_paths
 from .retrieval.cli import add_relevance_arguments
 from .scorer import Scorer
 from .summary import Summary, render
@@ -24,27 +23,6 @@ COMMAND_MODULES: tuple[str, ...] = (
     "evals.cli",
     "qmd_reward.datacli",
 )
-
-
-def _batches(records: Iterator[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _all_records(paths: Sequence[str], report: TextIO) -> Iterator[Record]:
-    for path in paths:
-        try:
-            yield from read_records(path)
-        except OSError as exc:
-            # The file itself is the unit that failed; say so and keep going.
-            report.write(f"{path}: cannot read: {exc.strerror or exc}\n")
-            yield Record(path, 0, error=f"cannot read: {exc.strerror or exc}")
 
 
 def result_record(record: Record, card=None) -> dict:
@@ -82,7 +60,7 @@ def cmd_score(args: argparse.Namespace) -> int:
         unit=" records", file=sys.stderr, disable=not sys.stderr.isatty(), mininterval=0.5
     )
     try:
-        for batch in _batches(_all_records(args.files, sys.stderr), BATCH):
+        for batch in batched(read_paths(args.files), BATCH):
             scorable = [r for r in batch if r.scorable]
             cards = iter(
                 scorer.score_batch([(r.query, r.expansion, relevance(r)) for r in scorable])
@@ -91,8 +69,8 @@ def cmd_score(args: argparse.Namespace) -> int:
                 card = next(cards) if record.scorable else None
                 if record.error:
                     summary.errors += 1
-                    if record.line:
-                        sys.stderr.write(f"{record.file}:{record.line}: {record.error}\n")
+                    where = f"{record.file}:{record.line}" if record.line else record.file
+                    sys.stderr.write(f"{where}: {record.error}\n")
                 elif record.skipped:
                     summary.skipped += 1
                 else:

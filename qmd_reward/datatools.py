@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .expansion import LINE_TYPES, parse_expansion, split_only_mode
-from .records import Record, read_records
+from .records import Record, batched, read_paths
 from .scorecard import ScoreCard
 from .scorer import Scorer
 from .summary import Summary
@@ -222,25 +222,6 @@ class Audit:
         return [n for e in self.scored for n in e.hyde_lengths]
 
 
-def _batches(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
-    batch: list[Record] = []
-    for record in records:
-        batch.append(record)
-        if len(batch) >= size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _records(paths: Sequence[str]) -> Iterator[Record]:
-    for path in paths:
-        try:
-            yield from read_records(path)
-        except OSError as exc:
-            yield Record(path, 0, error=f"cannot read: {exc.strerror or exc}")
-
-
 def _examine(record: Record, card: ScoreCard | None) -> Example:
     if card is None or record.expansion is None or record.query is None:
         return Example(record, card)
@@ -258,7 +239,7 @@ def run_audit(
 ) -> Audit:
     scorer = scorer or Scorer()
     audit = Audit(summary=Summary(worst_kept=worst_kept), threshold=threshold)
-    for batch in _batches(_records(paths), BATCH):
+    for batch in batched(read_paths(paths), BATCH):
         scorable = [r for r in batch if r.scorable]
         cards = iter(scorer.score_batch([(r.query or "", r.expansion or "") for r in scorable]))
         for record in batch:

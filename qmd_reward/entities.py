@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from functools import lru_cache
+from itertools import pairwise
 from typing import Protocol, runtime_checkable
 
 from .text import STOPWORDS
@@ -165,6 +166,37 @@ def mentions(line: str, entity: str) -> bool:
             if _same_word(joined, target):
                 return True
     return False
+
+
+@lru_cache(maxsize=65536)
+def _line_forms(line: str) -> frozenset[str]:
+    """Every one- and two-token spelling in a line, with and without inflection, so that a
+    one-word term is found with one set lookup (what :func:`mentions` would say, faster)."""
+    keys = _line_keys(line)
+    forms: set[str] = set()
+    for window in (*keys, *(a + b for a, b in pairwise(keys))):
+        forms.add(window)
+        for suffix in _SUFFIXES[1:]:
+            if window.endswith(suffix):
+                forms.add(window[: -len(suffix)])
+        if window.endswith("ies"):
+            forms.add(window[:-3] + "y")
+    return frozenset(forms)
+
+
+@lru_cache(maxsize=65536)
+def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
+    """The terms (or entities) of ``terms`` that ``line`` mentions, as :func:`mentions` decides."""
+    forms = _line_forms(line)
+    found = set()
+    for term in terms:
+        keys = _line_keys(term)
+        if len(keys) == 1:
+            if keys[0] in forms:
+                found.add(term)
+        elif mentions(line, term):
+            found.add(term)
+    return frozenset(found)
 
 
 def default_detector() -> EntityDetector:

@@ -119,3 +119,25 @@ def read_records(path: str) -> Iterator[Record]:
         return
     with open(path, encoding="utf-8", errors="replace") as handle:
         yield from read_lines(path, handle)
+
+
+def read_paths(paths: Iterable[str]) -> Iterator[Record]:
+    """The records of several files in order; an unreadable file becomes one error record
+    (line 0) so callers report it and go on with the rest."""
+    for path in paths:
+        try:
+            yield from read_records(path)
+        except OSError as exc:
+            yield Record(path, 0, error=f"cannot read: {exc.strerror or exc}")
+
+
+def batched(records: Iterable[Record], size: int) -> Iterator[list[Record]]:
+    """Records in lists of ``size``, so scoring can batch while the file still streams."""
+    batch: list[Record] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

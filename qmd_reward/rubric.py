@@ -27,10 +27,10 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from . import checks
-from .entities import mentions
+from .entities import mentioned_terms
 from .expansion import Expansion, Line, LineIssue
 from .lexicon import zipf
-from .text import STOPWORDS, normalise, words
+from .text import STOPWORDS, content_words, normalise, words
 
 MAX_POINTS = {
     "format": 30,
@@ -87,6 +87,7 @@ class QueryInfo:
     entities: tuple[str, ...]
     language: str | None
     weights: tuple[tuple[str, float], ...] = ()  # key terms with their rarity
+    vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
 
 
 def quote(text: str, width: int = 40) -> str:
@@ -104,9 +105,11 @@ def echoes(line: str, query: str) -> bool:
 
 
 def near_echo(line: str, query: str) -> bool:
-    """The query's words reshuffled: harmless for BM25, but it adds nothing new."""
-    line, query = normalise(line), normalise(query)
-    return bool(query) and fuzz.token_sort_ratio(line, query) >= 90
+    """The query's words reshuffled (or barely respelled), with nothing new added."""
+    own = set(content_words(line))
+    if own and own <= set(content_words(query)):
+        return True
+    return bool(query) and fuzz.token_sort_ratio(normalise(line), normalise(query)) >= 95
 
 
 def near_duplicate(a: str, b: str, min_distance: int) -> bool:
@@ -118,18 +121,24 @@ def near_duplicate(a: str, b: str, min_distance: int) -> bool:
     return fuzz.token_sort_ratio(a, b) >= 90
 
 
-def keeps_term(line: str, terms: frozenset[str]) -> bool:
-    return not terms or any(mentions(line, t) for t in terms)
+def mentioned(line: str, q: QueryInfo) -> frozenset[str]:
+    """The query's key terms and entities that ``line`` mentions (computed once per line:
+    several dimensions ask)."""
+    return mentioned_terms(line, q.vocabulary)
+
+
+def keeps_term(line: str, terms: frozenset[str], q: QueryInfo) -> bool:
+    return not terms or bool(mentioned(line, q) & terms)
 
 
 def names_entity(line: str, q: QueryInfo) -> bool:
-    return any(mentions(line, e) for e in q.entities)
+    return not mentioned(line, q).isdisjoint(q.entities)
 
 
 def anchored(line: str, q: QueryInfo) -> bool:
     """A lex line without the entity can still be pinned to the topic by a rare query term
     ('jsonb gin index' for 'postgresql jsonb index'); 'racing team founders' is not."""
-    return any(zipf(t) < 3.0 and mentions(line, t) for t in q.discriminating)
+    return any(zipf(t) < 3.0 for t in mentioned(line, q) & q.discriminating)
 
 
 def is_generic_lex(line: str) -> bool:
@@ -171,7 +180,7 @@ def lex_problems(line: str, q: QueryInfo) -> list[str]:
     problems = []
     if checks.ends_on_function_word(line):
         problems.append("is cut off (ends on a function word)")
-    if not keeps_term(line, q.discriminating) and not names_entity(line, q):
+    if not keeps_term(line, q.discriminating, q) and not names_entity(line, q):
         problems.append("keeps none of the query's discriminating terms")
     fillers = new_fillers(line, q)
     if fillers:
@@ -182,7 +191,8 @@ def lex_problems(line: str, q: QueryInfo) -> list[str]:
 def key_coverage(lines: tuple[str, ...], q: QueryInfo) -> float:
     """Share of the query's key terms, weighted by rarity, that some line mentions."""
     total = sum(w for _, w in q.weights)
-    covered = sum(w for t, w in q.weights if any(mentions(line, t) for line in lines))
+    found = frozenset().union(*(mentioned(line, q) for line in lines))
+    covered = sum(w for t, w in q.weights if t in found)
     return covered / total if total else 1.0
 
 
@@ -203,7 +213,7 @@ def hyde_problems(passage: str, q: QueryInfo) -> list[str]:
         problems.append(BOILERPLATE)
     unnamed = bool(q.entities) and not names_entity(passage, q)
     vague = len(q.discriminating) >= 2 and key_coverage((passage,), q) < 0.5
-    if not q.entities and not keeps_term(passage, q.key_terms):
+    if not q.entities and not keeps_term(passage, q.key_terms, q):
         vague = unnamed = True
     if unnamed and vague:
         problems.append(OFF_TOPIC)
@@ -414,7 +424,7 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
         points -= 30
         notes.append("No lex line names an entity of the query.")
     for entity in q.entities:
-        if not any(mentions(line, entity) for line in lex + vec):
+        if not any(entity in mentioned(line, q) for line in lex + vec):
             points -= 20
             notes.append(f"Entity {entity!r} is missing from every lex and vec line.")
     generic = sum(is_generic_lex(line) for line in lex)
@@ -573,7 +583,7 @@ def off_topic(exp: Expansion, q: QueryInfo) -> bool:
     if not q.key_terms or checks.script(q.text) not in ("latin", None):
         return False
     texts = [line.text for line in exp.lines if line.text]
-    return not any(keeps_term(t, q.key_terms) or names_entity(t, q) for t in texts)
+    return not any(keeps_term(t, q.key_terms, q) or names_entity(t, q) for t in texts)
 
 
 def lex_echo_count(exp: Expansion, q: QueryInfo) -> int:

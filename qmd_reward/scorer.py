@@ -100,6 +100,7 @@ class Scorer:
                     entities=tuple(entities),
                     language=language(part.text),
                     weights=tuple(sorted((t, rarity(t)) for t in key_terms)),
+                    vocabulary=tuple(sorted(key_terms | set(entities))),
                 ),
             )
 

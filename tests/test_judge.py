@@ -288,3 +288,42 @@ def test_more_than_three_lines_of_a_type_cost_format(s):
     vec = "\nvec: how do I put nginx in front of my app server"
     assert dims(s, q, lex + vec)["format"] == 30
     assert dims(s, q, lex + "\nlex: nginx proxy buffering" + vec)["format"] < 30
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "flying buttresses",
+        "e-mail filters",
+        "email",
+        "reactive react",
+        "libraries",
+        "node.js",
+        "nodejs streams",
+        "the e mail",
+        "Sarah's notes",
+        "C++ and c#",
+        "python 3.12",
+    ],
+)
+@pytest.mark.parametrize(
+    "term",
+    [
+        "buttress",
+        "email",
+        "e-mail",
+        "react",
+        "library",
+        "node.js",
+        "sarah",
+        "c++",
+        "c#",
+        "python 3.12",
+        "mail",
+        "stream",
+    ],
+)
+def test_fast_term_lookup_agrees_with_mentions(line, term):
+    from qmd_reward.entities import mentioned_terms
+
+    assert (term in mentioned_terms(line, (term,))) is mentions(line, term)
