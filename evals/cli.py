@@ -1,7 +1,7 @@
-"""``qmd-reward eval``: report on one results file, compare two.
+"""``qmd-reward eval``: generate expansions with a model, report on one results file, compare two.
 
-Each sub-action registers itself through a function in ``ACTIONS`` so that later ones
-(``generate``) are one more function, not an edit of the others.
+Each sub-action registers itself through a function in ``ACTIONS`` so that a new one is one
+more function, not an edit of the others.
 """
 
 from __future__ import annotations
@@ -67,11 +67,91 @@ def _add_compare(actions: argparse._SubParsersAction) -> None:
     compare.set_defaults(func=cmd_compare)
 
 
-ACTIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_report, _add_compare)
+def cmd_generate(args: argparse.Namespace) -> int:
+    from trainers.manifest import ManifestError
+
+    from .generate import GenerateError, Sampling, generate_file
+    from .queries import read_queries
+
+    try:
+        pairs = read_queries(args.queries)
+    except OSError as exc:
+        sys.stderr.write(f"qmd-reward: error: {args.queries}: {exc.strerror or exc}\n")
+        return 2
+    if not pairs:
+        sys.stderr.write(f"qmd-reward: error: {args.queries} holds no queries\n")
+        return 2
+    sampling = Sampling(greedy=args.greedy, max_new_tokens=args.max_new_tokens)
+    try:
+        written = generate_file(
+            args.model,
+            pairs,
+            args.output,
+            sampling=sampling,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            use_vllm=args.vllm,
+            device=args.device,
+            queries_file=str(args.queries),
+        )
+    except (GenerateError, ManifestError, OSError, ValueError) as exc:
+        sys.stderr.write(f"qmd-reward: error: {exc}\n")
+        return 2
+    sys.stderr.write(f"wrote {written} expansions to {args.output}\n")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def _add_generate(actions: argparse._SubParsersAction) -> None:
+    generate = actions.add_parser(
+        "generate",
+        help="expand the eval queries with a model and write a results file",
+        description="Load a model (a trained directory's adapter chain is applied), expand "
+        "every query and write a _meta line, then one {query, category, expansion} line per "
+        "query in order. Sampling uses Qwen3's non-thinking settings (temperature 0.7, "
+        "top-p 0.8, top-k 20) unless --greedy.",
+    )
+    generate.add_argument("--model", required=True, help="model directory or hub id")
+    generate.add_argument(
+        "--queries",
+        default=str(DEFAULT_QUERIES),
+        help="query file, '# category' headers (default: the shipped evals/queries.txt)",
+    )
+    generate.add_argument("--output", "-o", required=True, help="results JSONL to write")
+    generate.add_argument("--greedy", action="store_true", help="greedy decoding, no sampling")
+    generate.add_argument("--seed", type=int, default=0, help="sampling seed (default 0)")
+    generate.add_argument(
+        "--max-new-tokens", type=_positive, default=200, help="per expansion (default 200)"
+    )
+    generate.add_argument(
+        "--batch-size", type=_positive, default=16, help="queries per batch (default 16)"
+    )
+    generate.add_argument(
+        "--device", default="auto", help="torch device (default: cuda when available, else cpu)"
+    )
+    generate.add_argument(
+        "--vllm", action="store_true", help="generate with vLLM (must be installed)"
+    )
+    generate.set_defaults(func=cmd_generate)
+
+
+ACTIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_report,
+    _add_compare,
+    _add_generate,
+)
 
 
 def add_parsers(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("eval", help="report on and compare eval results")
+    parser = subparsers.add_parser(
+        "eval", help="generate eval results with a model, report on and compare them"
+    )
     actions = parser.add_subparsers(dest="eval_command", required=True)
     for add in ACTIONS:
         add(actions)

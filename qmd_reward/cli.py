@@ -21,7 +21,9 @@ BATCH = 256
 COMMAND_MODULES: tuple[str, ...] = (
     "qmd_reward.retrieval.cli",
     "evals.cli",
+    "evals.interactive",
     "qmd_reward.datacli",
+    "trainers.cli",
 )
 
 

@@ -33,8 +33,9 @@ NO_TEXT = "No completion text."
 
 # Keyword arguments TRL adds that are not dataset columns.
 _TRL_KWARGS = frozenset({"trainer_state", "log_metric", "log_extra", "environments"})
-# Columns that describe the relevant documents, for the retrieval dimension.
+# Columns carried with each completion: the example's own output and its relevant documents.
 _CONTEXT_COLUMNS = ("reference", "relevant_docs", "query_id")
+RELEVANT_COLUMN = "relevant_docs"
 # Where chat parsers (TRL's ``parse_response``) put the model's thinking.
 _REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
 
@@ -163,16 +164,14 @@ class QMDReward:
         self.log_details = log_details
         self._scorer: Scorer | None = None
         self._logged_errors: set[str] = set()
-        self._context_keyword: str | None = None
-        self._context_checked = False
+        self._takes_relevant: bool | None = None
 
     # -- pickling: drop the scorer and its caches, rebuild on first use ------------------
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_scorer"] = None
-        state["_context_checked"] = False
-        state["_context_keyword"] = None
+        state["_takes_relevant"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -215,7 +214,7 @@ class QMDReward:
         return self._score(items)
 
     def _score(self, items: list[Item]) -> list[ScoreCard | None]:
-        todo = [i for i, item in enumerate(items) if item.query is not None and item.text is not None]
+        todo = [i for i, it in enumerate(items) if it.query is not None and it.text is not None]
         out: list[ScoreCard | None] = [None] * len(items)
         try:
             for i, card in zip(todo, self._score_items([items[i] for i in todo]), strict=True):
@@ -232,27 +231,24 @@ class QMDReward:
     def _score_items(self, items: list[Item]) -> list[ScoreCard]:
         """The one place the dataset's context reaches the scorer.
 
-        Today's scorer judges text alone, so ``reference``/``relevant_docs`` are carried but
-        unused. When :meth:`Scorer.score` accepts one of those names as a keyword, each item's
-        value is passed through.
+        A ``relevant_docs`` column (document ids) becomes the scorer's ``relevant`` argument,
+        which adds the retrieval dimension when the scorer has a retrieval judge. ``reference``
+        and ``query_id`` are carried on each item but the scorer takes neither today.
         """
-        keyword = self._scorer_context_keyword()
-        if keyword is None or not any(keyword in item.context for item in items):
-            return self.scorer.score_batch([(item.query, item.text) for item in items])
-        return [
-            self.scorer.score(item.query, item.text, **{keyword: item.context.get(keyword)})
-            for item in items
-        ]
+        if self._scorer_takes_relevant() and any(RELEVANT_COLUMN in it.context for it in items):
+            return self.scorer.score_batch(
+                [(it.query, it.text, it.context.get(RELEVANT_COLUMN)) for it in items]
+            )
+        return self.scorer.score_batch([(it.query, it.text) for it in items])
 
-    def _scorer_context_keyword(self) -> str | None:
-        if not self._context_checked:
-            self._context_checked = True
+    def _scorer_takes_relevant(self) -> bool:
+        if self._takes_relevant is None:
             try:
                 params = inspect.signature(self.scorer.score).parameters
             except (TypeError, ValueError):
                 params = {}
-            self._context_keyword = next((n for n in _CONTEXT_COLUMNS if n in params), None)
-        return self._context_keyword
+            self._takes_relevant = "relevant" in params
+        return self._takes_relevant
 
     def _log_once(self, exc: BaseException) -> None:
         key = f"{type(exc).__name__}: {exc}"[:200]

@@ -1,0 +1,314 @@
+"""QMDReward as TRL calls it: shapes, junk, logging hooks, per-dimension rewards, pickling."""
+
+from __future__ import annotations
+
+import logging
+import math
+import pickle
+import subprocess
+import sys
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from qmd_reward import Scorer
+from qmd_reward.prompts import user_message
+from qmd_reward.rubric import MAX_POINTS
+from qmd_reward.trl import DEDUCTION_COLUMN, QMDReward, completion_text, prompt_query
+
+QUERY = "ssh key authentication"
+GOOD = (
+    "lex: ssh key login\n"
+    'lex: "authorized_keys" permissions\n'
+    "vec: how do I log in to a server with an ssh key instead of a password\n"
+    "hyde: Run ssh-keygen -t ed25519, then ssh-copy-id user@host to install the public key."
+)
+TEMPLATED = (
+    f"<|im_start|>user\n{user_message(QUERY)}<|im_end|>\n"
+    "<|im_start|>assistant\n<think>\n\n</think>\n\n"
+)
+JUNK = [
+    "",
+    "\x00\x00\x00",
+    "lex: " + "a" * 20_000,
+    "<|im_start|>assistant\nlex: ssh<|im_end|>",
+    "<think>let me think</think>\nlex: ssh key",
+    "Sure! Here are some expansions:",
+    "lex: \ud800 broken surrogate",
+    None,
+    42,
+    [{"role": "assistant", "content": None}],
+    [],
+]
+
+
+def chat(text: str) -> list[dict[str, str]]:
+    return [{"role": "assistant", "content": text}]
+
+
+def user_prompt(query: str = QUERY) -> list[dict[str, str]]:
+    return [{"role": "user", "content": user_message(query)}]
+
+
+class Recorder:
+    """Stands in for TRL's log_metric / log_extra callbacks."""
+
+    def __init__(self) -> None:
+        self.metrics: dict[str, list[float]] = {}
+        self.extra: dict[str, list] = {}
+
+    def log_metric(self, name: str, value: float) -> None:
+        self.metrics.setdefault(name, []).append(value)
+
+    def log_extra(self, column: str, values: list) -> None:
+        self.extra.setdefault(column, []).extend(values)
+
+
+def test_importing_it_does_not_import_torch_or_trl():
+    code = (
+        "import sys, qmd_reward.trl, qmd_reward.dataset; "
+        "print(sorted(m for m in ('torch', 'trl', 'transformers') if m in sys.modules))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_name_for_trl_metrics():
+    reward = QMDReward()
+    assert reward.__name__ == "qmd"
+    assert [f.__name__ for f in reward.per_dimension()] == [f"qmd_{n}" for n in MAX_POINTS]
+
+
+def test_plain_text_matches_scorer(scorer: Scorer):
+    reward = QMDReward()
+    values = reward(prompts=[user_message(QUERY), TEMPLATED], completions=[GOOD, GOOD])
+    assert values == [scorer.score(QUERY, GOOD).score] * 2
+
+
+def test_conversational_matches_plain():
+    reward = QMDReward()
+    plain = reward(prompts=[user_message(QUERY)], completions=[GOOD])
+    conversational = reward(prompts=[user_prompt()], completions=[chat(GOOD)])
+    assert conversational == plain
+
+
+def test_query_column_wins_over_the_prompt(scorer: Scorer):
+    reward = QMDReward()
+    values = reward(prompts=["unrelated prompt"], completions=[GOOD], query=[QUERY])
+    assert values == [scorer.score(QUERY, GOOD).score]
+
+
+def test_prompt_query_sees_through_markup():
+    assert prompt_query(TEMPLATED) == QUERY
+    assert prompt_query(user_prompt()) == QUERY
+    system = [{"role": "system", "content": "be brief"}, *user_prompt()]
+    assert prompt_query(system) == QUERY
+    content_blocks = [{"role": "user", "content": [{"type": "text", "text": user_message(QUERY)}]}]
+    assert prompt_query(content_blocks) == QUERY
+
+
+def test_thinking_moved_out_by_a_parser_is_still_charged():
+    parsed = [{"role": "assistant", "content": GOOD, "reasoning_content": "hmm, ssh"}]
+    text = completion_text(parsed)
+    assert text.startswith("<think>")
+    reward = QMDReward()
+    with_thinking = reward(prompts=[user_prompt()], completions=[parsed])[0]
+    without = reward(prompts=[user_prompt()], completions=[chat(GOOD)])[0]
+    assert with_thinking < without
+
+
+def test_empty_think_block_of_the_prompt_is_not_charged():
+    # Qwen3's template puts "<think>\n\n</think>\n\n" at the end of the prompt, not in the output.
+    reward = QMDReward()
+    assert reward(prompts=[TEMPLATED], completions=[GOOD]) == reward(
+        prompts=[user_message(QUERY)], completions=[GOOD]
+    )
+
+
+def test_junk_gives_finite_floats_and_good_outranks_it():
+    reward = QMDReward()
+    completions = [GOOD, *JUNK]
+    values = reward(prompts=[user_message(QUERY)] * len(completions), completions=completions)
+    assert len(values) == len(completions)
+    assert all(isinstance(v, float) and math.isfinite(v) for v in values)
+    assert all(values[0] > v for v in values[1:])
+    assert values[JUNK.index(None) + 1] == 0.0
+
+
+def test_junk_prompts_and_missing_prompts_never_raise():
+    reward = QMDReward()
+    prompts = [None, 3, [], [{"role": "user"}], {"content": "x"}, "\x00"]
+    values = reward(prompts=prompts, completions=[GOOD] * len(prompts))
+    assert len(values) == len(prompts) and all(math.isfinite(v) for v in values)
+    assert reward(prompts=None, completions=[GOOD]) == [0.0]
+    assert reward(prompts=[], completions=[]) == []
+
+
+class ExplodingScorer(Scorer):
+    def score(self, query, expansion):  # type: ignore[override]
+        if "boom" in expansion:
+            raise RuntimeError("scorer bug")
+        return super().score(query, expansion)
+
+
+def test_a_scorer_error_zeroes_one_completion_and_logs_once(caplog):
+    reward = QMDReward(ExplodingScorer)
+    with caplog.at_level(logging.ERROR, logger="qmd_reward.trl"):
+        values = reward(prompts=[QUERY] * 3, completions=[GOOD, "lex: boom", "lex: boom"])
+        reward(prompts=[QUERY], completions=["lex: boom"])
+    assert values[0] > 0 and values[1:] == [0.0, 0.0]
+    assert sum("scorer bug" in r.getMessage() for r in caplog.records) == 1
+
+
+SHARED = QMDReward()  # one scorer for every generated example: building one is not free
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(max_size=300), st.text(max_size=60))
+def test_any_text_gives_a_score_in_range(completion, query):
+    values = SHARED(prompts=[user_message(query)], completions=[completion])
+    assert len(values) == 1 and 0.0 <= values[0] <= 1.0
+
+
+def test_log_metric_and_log_extra_receive_batch_details(scorer: Scorer):
+    reward = QMDReward()
+    recorder = Recorder()
+    no_hyde = "lex: ssh key login\nvec: how do I log in with an ssh key"
+    completions = [GOOD, no_hyde, None]
+    reward(
+        prompts=[user_message(QUERY)] * 3,
+        completions=completions,
+        log_metric=recorder.log_metric,
+        log_extra=recorder.log_extra,
+        trainer_state=object(),
+    )
+    cards = [scorer.score(QUERY, GOOD), scorer.score(QUERY, no_hyde)]
+    expected_keys = {f"qmd/{n}" for c in cards for n in c.dimensions}
+    assert set(recorder.metrics) == expected_keys
+    for name in ("format", "entity", "think"):
+        mean = sum(c.dimensions[name] for c in cards) / 2
+        assert recorder.metrics[f"qmd/{name}"] == [pytest.approx(mean)]
+    # hyde: the mean over the completions that have a hyde line only
+    assert recorder.metrics["qmd/hyde"] == [pytest.approx(cards[0].dimensions["hyde"])]
+    deductions = recorder.extra[DEDUCTION_COLUMN]
+    assert len(deductions) == 3 and all(isinstance(d, str) for d in deductions)
+    assert deductions[1] == cards[1].main_deduction
+
+
+def test_no_logging_when_disabled():
+    recorder = Recorder()
+    QMDReward(log_details=False)(
+        prompts=[QUERY], completions=[GOOD], log_metric=recorder.log_metric
+    )
+    assert recorder.metrics == {}
+
+
+def test_per_dimension_rewards_agree_with_scorer(scorer: Scorer):
+    reward = QMDReward()
+    no_hyde = "lex: ssh key login\nvec: how do I log in with an ssh key"
+    completions = [GOOD, no_hyde, "junk line", None]
+    prompts = [user_message(QUERY)] * len(completions)
+    for function in reward.per_dimension():
+        values = function(prompts=prompts, completions=completions)
+        for text, value in zip(completions, values, strict=True):
+            if text is None:
+                assert value == 0.0
+                continue
+            points = scorer.score(QUERY, text).dimensions.get(function.dimension)
+            expected = 0.0 if points is None else points / MAX_POINTS[function.dimension]
+            assert value == pytest.approx(expected)
+
+
+def test_per_dimension_logging_goes_through_the_first_function_only():
+    recorder = Recorder()
+    functions = QMDReward(log_details=False).per_dimension(["format", "entity"])
+    for function in functions:
+        function(prompts=[QUERY], completions=[GOOD], log_extra=recorder.log_extra)
+    assert len(recorder.extra[DEDUCTION_COLUMN]) == 1
+    with pytest.raises(ValueError, match="unknown dimension"):
+        QMDReward().per_dimension(["nope"])
+
+
+def test_pickle_round_trip_gives_the_same_rewards():
+    reward = QMDReward()
+    functions = reward.per_dimension()
+    prompts = [user_message(QUERY), user_message("who is TDS motorsports")]
+    completions = [GOOD, "lex: TDS motorsports team\nvec: who runs TDS motorsports"]
+    before = [reward(prompts=prompts, completions=completions)] + [
+        f(prompts=prompts, completions=completions) for f in functions
+    ]
+    restored, restored_functions = pickle.loads(pickle.dumps((reward, functions)))
+    after = [restored(prompts=prompts, completions=completions)] + [
+        f(prompts=prompts, completions=completions) for f in restored_functions
+    ]
+    assert after == before
+    # the per-dimension functions still share one scorer after unpickling
+    assert all(f.parent is restored for f in restored_functions)
+
+
+def test_relevant_docs_reach_the_scorer_as_relevant():
+    seen: list = []
+
+    class RetrievalScorer(Scorer):
+        def score(self, query, expansion, relevant=None):  # type: ignore[override]
+            seen.append(relevant)
+            return super().score(query, expansion, relevant)
+
+    reward = QMDReward(RetrievalScorer)
+    reward(prompts=[QUERY, QUERY], completions=[GOOD, GOOD], relevant_docs=[["a.md"], None])
+    assert seen == [["a.md"], None]
+    # without a retrieval judge the columns change nothing
+    plain = QMDReward()(prompts=[QUERY], completions=[GOOD])
+    assert QMDReward()(prompts=[QUERY], completions=[GOOD], reference=["lex: x"]) == plain
+    assert QMDReward()(prompts=[QUERY], completions=[GOOD], relevant_docs=[["a.md"]]) == plain
+
+
+class OldScorer(Scorer):
+    def score(self, query, expansion):  # type: ignore[override]
+        return super().score(query, expansion)
+
+
+def test_a_scorer_without_relevant_still_works():
+    values = QMDReward(OldScorer)(prompts=[QUERY], completions=[GOOD], relevant_docs=[["a.md"]])
+    assert values == QMDReward()(prompts=[QUERY], completions=[GOOD])
+
+
+def retrieval_scorer() -> Scorer:
+    """A scorer with a tiny BM25 judge (module-level so the reward stays picklable)."""
+    from qmd_reward.retrieval import BM25Index, Corpus, Document, RetrievalJudge
+
+    notes = (
+        ("garage", "The mechanic at the garage did the automobile brake repair for 340 euros."),
+        ("bike", "Repair a bike puncture with a patch kit and tyre levers."),
+        ("cost", "Car insurance cost went up again; compare quotes before renewal."),
+    )
+    corpus = Corpus(tuple(Document(doc_id, "", text) for doc_id, text in notes))
+    return Scorer(retrieval=RetrievalJudge(BM25Index.build(corpus, use_cache=False)))
+
+
+def test_relevant_docs_column_adds_the_retrieval_dimension():
+    reward = QMDReward(retrieval_scorer)
+    recorder = Recorder()
+    expansion = "lex: automobile brake repair\nvec: how much does a car repair cost"
+    values = reward(
+        prompts=["car repair cost"] * 2,
+        completions=[expansion] * 2,
+        relevant_docs=[["garage"], None],
+        log_metric=recorder.log_metric,
+    )
+    assert all(0.0 <= v <= 1.0 for v in values)
+    assert "qmd/retrieval" in recorder.metrics
+    retrieval = next(f for f in reward.per_dimension() if f.dimension == "retrieval")
+    with_docs, without = retrieval(
+        prompts=["car repair cost"] * 2,
+        completions=[expansion] * 2,
+        relevant_docs=[["garage"], None],
+    )
+    assert without == 0.0 and with_docs != 0.0
+    assert (
+        pickle.loads(pickle.dumps(reward))(
+            prompts=["car repair cost"], completions=[expansion], relevant_docs=[["garage"]]
+        )
+        == values[:1]
+    )

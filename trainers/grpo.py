@@ -1,0 +1,89 @@
+"""GRPO on top of a merged SFT model, rewarded by :class:`qmd_reward.trl.QMDReward`."""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import Any
+
+from qmd_reward.trl import QMDReward
+
+from .config import ConfigError, RewardConfig, TrainConfig
+from .data import grpo_datasets, load_split
+from .loading import load_model
+from .manifest import read_manifest
+from .stage import StageResult, lora_config, parent_chain, save_stage, torch_dtype
+from .trl_args import build_args
+
+log = logging.getLogger(__name__)
+
+NO_KL_WARNING = (
+    "training.beta is 0: GRPO without a KL term drifted to a 0 % score in the original qmd "
+    "run. Keep it above 0 (0.04 is the recipe's) unless you are measuring exactly that."
+)
+
+
+def check_start(model_dir: str) -> None:
+    """GRPO starts from a directory the trainers wrote (normally ``train sft``'s output)."""
+    manifest = read_manifest(model_dir)
+    if manifest is None:
+        raise ConfigError(
+            f"model: {model_dir} has no qmd_manifest.json. GRPO starts from an SFT output "
+            "directory: run `qmd-reward train sft` first and point model at its output_dir."
+        )
+    if not any(step.get("stage") == "sft" for step in manifest.chain):
+        log.warning("model: %s has no SFT stage in its chain; GRPO from a raw model", model_dir)
+
+
+def warn_if_no_kl(training: dict[str, Any]) -> None:
+    if float(training.get("beta", 0.0)) == 0.0:
+        warnings.warn(NO_KL_WARNING, stacklevel=2)
+        log.warning(NO_KL_WARNING)
+
+
+def reward_functions(config: RewardConfig) -> tuple[list[Any], list[float] | None]:
+    """The total score as one reward, or weighted per-dimension rewards."""
+    if not config.dimension_weights:
+        return [QMDReward()], None
+    weights = dict(config.dimension_weights)
+    functions = QMDReward().per_dimension(list(weights))
+    return list(functions), [float(weights[f.dimension]) for f in functions]
+
+
+def train_grpo(config: TrainConfig, rewards: list[Any] | None = None) -> StageResult:
+    """Train a GRPO adapter; ``rewards`` replaces the configured reward functions."""
+    from trl import GRPOConfig, GRPOTrainer
+
+    check_start(config.model)
+    training = dict(config.training)
+    warn_if_no_kl(training)
+    configured, weights = reward_functions(config.reward)
+    if rewards is None:
+        rewards = configured
+    elif weights is not None and len(weights) != len(rewards):
+        raise ConfigError("reward.dimension_weights does not match the reward functions given")
+    if weights is not None:
+        if "reward_weights" in training:
+            raise ConfigError("set reward.dimension_weights or training.reward_weights, not both")
+        training["reward_weights"] = weights
+    args = build_args(GRPOConfig, training, output_dir=config.output_dir)
+    train_rows, eval_rows = grpo_datasets(load_split(config.data))
+    evaluate = args.eval_strategy != "no"
+    if evaluate and eval_rows is None:
+        raise ConfigError("training.eval_strategy is set but the validation split is empty")
+    # The SFT adapter is merged here; the new LoRA goes on top, and with it disabled the
+    # same weights serve as the KL reference: the SFT model.
+    model, tokenizer = load_model(config.model, dtype=torch_dtype(config.dtype))
+    parent = parent_chain(config.model, model)
+    trainer = GRPOTrainer(
+        model=model,
+        reward_funcs=rewards,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows if evaluate else None,
+        processing_class=tokenizer,
+        peft_config=lora_config(config.lora),
+    )
+    trainer.train()
+    info = {"config": config.to_dict(), "prompts": len(train_rows)}
+    return save_stage(trainer, tokenizer, "grpo", parent, config.output_dir, info)

@@ -1,0 +1,121 @@
+"""What every training stage shares: loading its starting model and saving its output."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .config import LoraSpec
+from .manifest import (
+    Manifest,
+    Step,
+    adapter_step,
+    chain_of,
+    describe,
+    with_relpaths,
+    write_manifest,
+)
+
+log = logging.getLogger(__name__)
+
+README = """# {stage} adapter written by qmd-reward
+
+This directory holds a LoRA adapter that only works on top of this exact chain:
+
+{chain}
+
+Load it with `trainers.load_model("{path}")`, which applies the chain in order, or make one
+standalone model with `qmd-reward export {path} OUT`. Do not load it with PEFT onto the bare
+base model: without the merged parents it produces garbage.
+"""
+
+
+@dataclass(frozen=True)
+class StageResult:
+    """Where a stage wrote its model, and what the trainer logged on the way."""
+
+    output_dir: Path
+    log_history: list[dict[str, Any]] = field(default_factory=list)
+    steps: int = 0
+    runtime_s: float = 0.0
+
+
+def torch_dtype(name: str) -> Any:
+    if name == "auto":
+        return "auto"
+    import torch
+
+    dtype = getattr(torch, name, None)
+    if not isinstance(dtype, torch.dtype):
+        raise ValueError(f"unknown dtype {name!r} (use auto, float32, bfloat16 or float16)")
+    return dtype
+
+
+def lora_config(spec: LoraSpec) -> Any:
+    from peft import LoraConfig
+
+    return LoraConfig(
+        r=spec.r,
+        lora_alpha=spec.alpha,
+        lora_dropout=spec.dropout,
+        target_modules=list(spec.target_modules),
+        task_type="CAUSAL_LM",
+    )
+
+
+def parent_chain(model_source: str, model: Any) -> tuple[Step, ...]:
+    """The chain the new adapter extends; a hub base records the revision it resolved to."""
+    chain = chain_of(model_source)
+    if len(chain) == 1 and chain[0].get("sha256") is None:
+        revision = getattr(model.config, "_commit_hash", None)
+        chain = ({**chain[0], "revision": revision},)
+    return chain
+
+
+def _point_adapter_config_at_parent(output_dir: Path, parent: tuple[Step, ...]) -> None:
+    """Make PEFT's own loader find the true parent instead of the bare base.
+
+    PEFT records the base it saw in memory, which for a GRPO adapter is the base model
+    (the SFT adapter had been merged into it). Pointing ``base_model_name_or_path`` at the
+    SFT directory means ``AutoPeftModel`` at least starts from the right parent.
+    """
+    path = output_dir / "adapter_config.json"
+    if len(parent) < 2 or not path.is_file():
+        return
+    config = json.loads(path.read_text(encoding="utf-8"))
+    config["base_model_name_or_path"] = parent[-1]["path"]
+    path.write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+
+
+def save_stage(
+    trainer: Any,
+    tokenizer: Any,
+    stage: str,
+    parent: tuple[Step, ...],
+    output_dir: str,
+    info: dict[str, Any],
+) -> StageResult:
+    """Save the adapter and tokenizer, then the manifest (last: it vouches for the rest)."""
+    out = Path(output_dir)
+    trainer.save_model(str(out))
+    if trainer.accelerator.is_main_process:
+        tokenizer.save_pretrained(str(out))
+        _point_adapter_config_at_parent(out, parent)
+        chain = with_relpaths((*parent, adapter_step(stage, out)), out)
+        (out / "README.md").write_text(
+            README.format(
+                stage=stage.upper(),
+                chain="\n".join(f"{i}. {describe(s)}" for i, s in enumerate(chain, 1)),
+                path=out,
+            ),
+            encoding="utf-8",
+        )
+        write_manifest(out, Manifest("adapter", stage, chain, info))
+        log.info("wrote %s (%s adapter, chain of %d)", out, stage, len(chain))
+    trainer.accelerator.wait_for_everyone()
+    history = list(trainer.state.log_history)
+    runtime = next((h["train_runtime"] for h in reversed(history) if "train_runtime" in h), 0.0)
+    return StageResult(out, history, int(trainer.state.global_step), float(runtime))
