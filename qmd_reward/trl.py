@@ -12,18 +12,21 @@ broken, gets a finite number: failures score 0.0 and are logged once per kind of
 
 from __future__ import annotations
 
-import inspect
 import json
 import logging
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any
 
 from .prompts import extract_query
 from .rubric import MAX_POINTS
 from .scorecard import ScoreCard
 from .scorer import Scorer
+
+if TYPE_CHECKING:
+    from .retrieval.relevance import RelevanceSource
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +38,6 @@ NO_TEXT = "No completion text."
 _TRL_KWARGS = frozenset({"trainer_state", "log_metric", "log_extra", "environments"})
 # Columns carried with each completion: the example's own output and its relevant documents.
 _CONTEXT_COLUMNS = ("reference", "relevant_docs", "query_id")
-RELEVANT_COLUMN = "relevant_docs"
 # Where chat parsers (TRL's ``parse_response``) put the model's thinking.
 _REASONING_KEYS = ("reasoning_content", "reasoning", "thinking")
 
@@ -157,21 +159,54 @@ class QMDReward:
     """
 
     def __init__(
-        self, scorer_factory: Callable[[], Scorer] = Scorer, *, log_details: bool = True
+        self,
+        scorer_factory: Callable[[], Scorer] = Scorer,
+        *,
+        log_details: bool = True,
+        relevance: RelevanceSource | None = None,
     ) -> None:
         self.__name__ = "qmd"  # TRL names the reward's metrics after this
         self.scorer_factory = scorer_factory
         self.log_details = log_details
+        # Where each completion's relevant documents come from (query_id, the pseudo-relevance
+        # of references); a ``relevant_docs`` column needs none. The scorer holds the judge.
+        self.relevance = relevance
         self._scorer: Scorer | None = None
         self._logged_errors: set[str] = set()
-        self._takes_relevant: bool | None = None
+
+    @classmethod
+    def with_references(cls, rows: Iterable[tuple[str, str]], **options: Any) -> QMDReward:
+        """A reward with the retrieval dimension, judged against pseudo-relevance: every
+        (query, reference expansion) row's passage is a document, relevant to its own query.
+        This is what GRPO uses when its dataset has a ``reference`` column."""
+        from .retrieval import Corpus
+        from .retrieval.relevance import RelevanceSource
+
+        corpus, pseudo = Corpus.from_references(rows)
+        return cls._with_corpus(corpus, RelevanceSource(corpus, pseudo), **options)
+
+    @classmethod
+    def with_corpus(cls, path: str, **options: Any) -> QMDReward:
+        """A reward with the retrieval dimension over a BEIR-style corpus; completions find
+        their relevant documents through ``relevant_docs`` or ``query_id`` columns."""
+        from .retrieval import Corpus
+        from .retrieval.relevance import RelevanceSource
+
+        corpus = Corpus.from_beir(path)
+        return cls._with_corpus(corpus, RelevanceSource(corpus), **options)
+
+    @classmethod
+    def _with_corpus(cls, corpus: Any, relevance: Any, **options: Any) -> QMDReward:
+        from .retrieval import BM25Index, RetrievalJudge
+
+        judge = RetrievalJudge(BM25Index.build(corpus))
+        return cls(partial(Scorer, retrieval=judge), relevance=relevance, **options)
 
     # -- pickling: drop the scorer and its caches, rebuild on first use ------------------
 
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_scorer"] = None
-        state["_takes_relevant"] = None
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -229,26 +264,31 @@ class QMDReward:
         return out
 
     def _score_items(self, items: list[Item]) -> list[ScoreCard]:
-        """The one place the dataset's context reaches the scorer.
+        """The one place the dataset's context reaches the scorer: relevant documents are
+        passed only to a scorer with a retrieval judge, and only where there are some."""
+        judged = getattr(self.scorer, "retrieval", None) is not None
+        batch = []
+        for item in items:
+            relevant = self._relevant(item) if judged else None
+            pair = (item.query, item.text)
+            batch.append(pair if relevant is None else (*pair, relevant))
+        return self.scorer.score_batch(batch)
 
-        A ``relevant_docs`` column (document ids) becomes the scorer's ``relevant`` argument,
-        which adds the retrieval dimension when the scorer has a retrieval judge. ``reference``
-        and ``query_id`` are carried on each item but the scorer takes neither today.
-        """
-        if self._scorer_takes_relevant() and any(RELEVANT_COLUMN in it.context for it in items):
-            return self.scorer.score_batch(
-                [(it.query, it.text, it.context.get(RELEVANT_COLUMN)) for it in items]
-            )
-        return self.scorer.score_batch([(it.query, it.text) for it in items])
+    def _relevant(self, item: Item) -> Any:
+        docs = item.context.get("relevant_docs")
+        if self.relevance is None:
+            return docs or None
+        from .retrieval.records import QueryRecord
 
-    def _scorer_takes_relevant(self) -> bool:
-        if self._takes_relevant is None:
-            try:
-                params = inspect.signature(self.scorer.score).parameters
-            except (TypeError, ValueError):
-                params = {}
-            self._takes_relevant = "relevant" in params
-        return self._takes_relevant
+        query_id = item.context.get("query_id")
+        record = QueryRecord(
+            line_no=0,
+            query=item.query or "",
+            lex_lines=(),
+            relevant_docs=tuple(map(str, docs)) if isinstance(docs, list | tuple) else None,
+            query_id=None if query_id is None else str(query_id),
+        )
+        return self.relevance.for_record(record)
 
     def _log_once(self, exc: BaseException) -> None:
         key = f"{type(exc).__name__}: {exc}"[:200]

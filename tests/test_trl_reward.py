@@ -251,6 +251,9 @@ def test_relevant_docs_reach_the_scorer_as_relevant():
     seen: list = []
 
     class RetrievalScorer(Scorer):
+        def __init__(self):
+            super().__init__(retrieval=retrieval_scorer().retrieval)
+
         def score(self, query, expansion, relevant=None):  # type: ignore[override]
             seen.append(relevant)
             return super().score(query, expansion, relevant)
@@ -312,3 +315,38 @@ def test_relevant_docs_column_adds_the_retrieval_dimension():
         )
         == values[:1]
     )
+
+
+REFERENCES = [
+    (
+        "ssh key authentication",
+        "lex: ssh keys\nvec: how to log in with ssh keys\n"
+        "hyde: Run ssh-keygen, then ssh-copy-id user@host to install the public key.",
+    ),
+    (
+        "sourdough starter feeding",
+        "lex: sourdough starter\nvec: how to feed a sourdough starter\n"
+        "hyde: Feed the starter equal weights of flour and water twice a day.",
+    ),
+]
+
+
+def test_references_give_the_retrieval_dimension_against_pseudo_relevance():
+    reward = QMDReward.with_references(REFERENCES)
+    bridging = "lex: ssh-keygen ssh-copy-id public key\nvec: log in to a server with an ssh key"
+    cards = reward.cards(["ssh key authentication"], [bridging], query=["ssh key authentication"])
+    assert cards[0].dimensions["retrieval"] > 10  # the lex line finds the reference passage
+    values = reward(prompts=["ssh key authentication"], completions=[bridging])
+    assert values == pickle.loads(pickle.dumps(reward))(
+        prompts=["ssh key authentication"], completions=[bridging]
+    )
+
+
+def test_grpo_uses_the_references_column_for_retrieval():
+    datasets = pytest.importorskip("datasets")
+    from trainers.config import RewardConfig
+    from trainers.grpo import base_reward
+
+    rows = datasets.Dataset.from_list([{"query": q, "reference": r} for q, r in REFERENCES])
+    assert base_reward(RewardConfig(), rows).relevance is not None
+    assert base_reward(RewardConfig(retrieval="none"), rows).relevance is None

@@ -103,6 +103,10 @@ class RewardConfig:
     # None: one reward, the total score. A mapping: one reward per named rubric dimension
     # (points / max), weighted by these numbers through GRPOConfig.reward_weights.
     dimension_weights: Mapping[str, float] | None = None
+    # The retrieval dimension: "references" judges each completion's lex lines against the
+    # training references (pseudo-relevance), a path names a BEIR corpus whose qrels the
+    # dataset's query_id / relevant_docs columns point into, "none" leaves it out.
+    retrieval: str = "references"
 
 
 @dataclass(frozen=True)

@@ -41,12 +41,24 @@ def warn_if_no_kl(training: dict[str, Any]) -> None:
         log.warning(NO_KL_WARNING)
 
 
-def reward_functions(config: RewardConfig) -> tuple[list[Any], list[float] | None]:
+def base_reward(config: RewardConfig, train_rows: Any) -> QMDReward:
+    """The reward, with the retrieval dimension as configured."""
+    if config.retrieval == "none":
+        return QMDReward()
+    if config.retrieval == "references":
+        if "reference" not in train_rows.column_names:
+            return QMDReward()
+        return QMDReward.with_references(zip(train_rows["query"], train_rows["reference"]))
+    return QMDReward.with_corpus(config.retrieval)
+
+
+def reward_functions(config: RewardConfig, train_rows: Any) -> tuple[list[Any], list[float] | None]:
     """The total score as one reward, or weighted per-dimension rewards."""
+    reward = base_reward(config, train_rows)
     if not config.dimension_weights:
-        return [QMDReward()], None
+        return [reward], None
     weights = dict(config.dimension_weights)
-    functions = QMDReward().per_dimension(list(weights))
+    functions = reward.per_dimension(list(weights))
     return list(functions), [float(weights[f.dimension]) for f in functions]
 
 
@@ -57,7 +69,8 @@ def train_grpo(config: TrainConfig, rewards: list[Any] | None = None) -> StageRe
     check_start(config.model)
     training = dict(config.training)
     warn_if_no_kl(training)
-    configured, weights = reward_functions(config.reward)
+    train_rows, eval_rows = grpo_datasets(load_split(config.data))
+    configured, weights = reward_functions(config.reward, train_rows)
     if rewards is None:
         rewards = configured
     elif weights is not None and len(weights) != len(rewards):
@@ -67,7 +80,6 @@ def train_grpo(config: TrainConfig, rewards: list[Any] | None = None) -> StageRe
             raise ConfigError("set reward.dimension_weights or training.reward_weights, not both")
         training["reward_weights"] = weights
     args = build_args(GRPOConfig, training, output_dir=config.output_dir)
-    train_rows, eval_rows = grpo_datasets(load_split(config.data))
     evaluate = args.eval_strategy != "no"
     if evaluate and eval_rows is None:
         raise ConfigError("training.eval_strategy is set but the validation split is empty")

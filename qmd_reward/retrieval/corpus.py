@@ -75,26 +75,51 @@ class Corpus:
         """
         if isinstance(paths, (str, Path)):
             paths = [paths]
+        examples = (
+            (f"{Path(path).stem}:{line_no}", record.get("query"), record.get("output"))
+            for path in paths
+            for line_no, record in _read_jsonl(Path(path))
+        )
+        return cls.from_examples(examples)
+
+    @classmethod
+    def from_references(
+        cls, rows: Iterable[tuple[str, str]]
+    ) -> tuple[Corpus, dict[str, list[str]]]:
+        """The same pseudo-relevance corpus from (query, reference expansion text) pairs,
+        as a GRPO dataset carries them in its ``query`` and ``reference`` columns."""
+        from qmd_reward.expansion import parse_expansion
+
+        def pairs(text: str) -> list[tuple[str, str]]:
+            return [(line.type, line.text) for line in parse_expansion(text).lines]
+
+        examples = (
+            (f"ref:{n}", query, pairs(text) if isinstance(text, str) else None)
+            for n, (query, text) in enumerate(rows)
+        )
+        return cls.from_examples(examples)
+
+    @classmethod
+    def from_examples(
+        cls, examples: Iterable[tuple[str, Any, Any]]
+    ) -> tuple[Corpus, dict[str, list[str]]]:
+        """(document id, query, output pairs) triples to a corpus and its relevance map."""
         documents: list[Document] = []
         by_passage: dict[str, str] = {}
         relevant: dict[str, list[str]] = {}
-        for path in paths:
-            for line_no, record in _read_jsonl(Path(path)):
-                query = record.get("query")
-                output = record.get("output")
-                if not isinstance(query, str) or not isinstance(output, list):
-                    continue
-                passage = reference_passage(output)
-                if not passage:
-                    continue
-                doc_id = by_passage.get(passage)
-                if doc_id is None:
-                    doc_id = f"{Path(path).stem}:{line_no}"
-                    by_passage[passage] = doc_id
-                    documents.append(Document(doc_id, "", passage))
-                ids = relevant.setdefault(base_query(query), [])
-                if doc_id not in ids:
-                    ids.append(doc_id)
+        for doc_id, query, output in examples:
+            if not isinstance(query, str) or not isinstance(output, list):
+                continue
+            passage = reference_passage(output)
+            if not passage:
+                continue
+            known = by_passage.get(passage)
+            if known is None:
+                by_passage[passage] = known = doc_id
+                documents.append(Document(doc_id, "", passage))
+            ids = relevant.setdefault(base_query(query), [])
+            if known not in ids:
+                ids.append(known)
         return cls(tuple(documents)), relevant
 
 
