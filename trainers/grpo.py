@@ -10,9 +10,8 @@ from qmd_reward.trl import QMDReward
 
 from .config import ConfigError, RewardConfig, TrainConfig
 from .data import grpo_datasets, load_split
-from .loading import load_model
 from .manifest import read_manifest
-from .stage import StageResult, lora_config, parent_chain, save_stage, torch_dtype
+from .stage import StageResult, run_stage
 from .trl_args import build_args
 
 log = logging.getLogger(__name__)
@@ -80,22 +79,8 @@ def train_grpo(config: TrainConfig, rewards: list[Any] | None = None) -> StageRe
             raise ConfigError("set reward.dimension_weights or training.reward_weights, not both")
         training["reward_weights"] = weights
     args = build_args(GRPOConfig, training, output_dir=config.output_dir)
-    evaluate = args.eval_strategy != "no"
-    if evaluate and eval_rows is None:
-        raise ConfigError("training.eval_strategy is set but the validation split is empty")
-    # The SFT adapter is merged here; the new LoRA goes on top, and with it disabled the
-    # same weights serve as the KL reference: the SFT model.
-    model, tokenizer = load_model(config.model, dtype=torch_dtype(config.dtype))
-    parent = parent_chain(config.model, model)
-    trainer = GRPOTrainer(
-        model=model,
-        reward_funcs=rewards,
-        args=args,
-        train_dataset=train_rows,
-        eval_dataset=eval_rows if evaluate else None,
-        processing_class=tokenizer,
-        peft_config=lora_config(config.lora),
+    # The SFT adapter is merged on loading; the new LoRA goes on top, and with it disabled
+    # the same weights serve as the KL reference: the SFT model.
+    return run_stage(
+        "grpo", GRPOTrainer, config, args, (train_rows, eval_rows), reward_funcs=rewards
     )
-    trainer.train()
-    info = {"config": config.to_dict(), "prompts": len(train_rows)}
-    return save_stage(trainer, tokenizer, "grpo", parent, config.output_dir, info)

@@ -119,3 +119,34 @@ def save_stage(
     history = list(trainer.state.log_history)
     runtime = next((h["train_runtime"] for h in reversed(history) if "train_runtime" in h), 0.0)
     return StageResult(out, history, int(trainer.state.global_step), float(runtime))
+
+
+def run_stage(
+    kind: str, trainer_class: Any, config: Any, args: Any, rows: tuple[Any, Any], **extra: Any
+) -> StageResult:
+    """Load the starting model, train one stage with ``trainer_class`` and save its output.
+
+    ``rows`` are the (train, validation) datasets; ``extra`` goes to the trainer (GRPO's
+    reward functions). SFT and GRPO differ only in their trainer and data.
+    """
+    from .config import ConfigError
+    from .loading import load_model
+
+    train_rows, eval_rows = rows
+    evaluate = args.eval_strategy != "no"
+    if evaluate and eval_rows is None:
+        raise ConfigError("training.eval_strategy is set but the validation split is empty")
+    model, tokenizer = load_model(config.model, dtype=torch_dtype(config.dtype))
+    parent = parent_chain(config.model, model)
+    trainer = trainer_class(
+        model=model,
+        args=args,
+        train_dataset=train_rows,
+        eval_dataset=eval_rows if evaluate else None,
+        processing_class=tokenizer,
+        peft_config=lora_config(config.lora),
+        **extra,
+    )
+    trainer.train()
+    info = {"config": config.to_dict(), "rows": len(train_rows)}
+    return save_stage(trainer, tokenizer, kind, parent, config.output_dir, info)
