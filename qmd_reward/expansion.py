@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 from .checks import degenerate, plain_terms
 
@@ -72,13 +72,18 @@ class Expansion:
 
     def of_type(self, kind: str) -> tuple[str, ...]:
         """Texts of the lines of one type that carry content (degenerate ones do not)."""
-        return tuple(
-            line.text
-            for line in self.lines
-            if line.type == kind and line.text and LineIssue.DEGENERATE not in line.issues
-        )
+        return self._texts.get(kind, ())
 
-    @property
+    @cached_property
+    def _texts(self) -> dict[str, tuple[str, ...]]:
+        # Every dimension asks for these; work them out once per expansion.
+        texts: dict[str, list[str]] = {}
+        for line in self.lines:
+            if line.text and LineIssue.DEGENERATE not in line.issues:
+                texts.setdefault(line.type, []).append(line.text)
+        return {kind: tuple(found) for kind, found in texts.items()}
+
+    @cached_property
     def degenerate(self) -> tuple[Line, ...]:
         return tuple(line for line in self.lines if LineIssue.DEGENERATE in line.issues)
 
