@@ -43,6 +43,9 @@ class LineIssue(str, Enum):
     DEGENERATE = "degenerate text"
 
 
+_DROPPING = frozenset({LineIssue.EMPTY, LineIssue.NO_QUERY_TERM, LineIssue.UNBALANCED_QUOTES})
+
+
 @dataclass(frozen=True)
 class Line:
     """One typed line of an expansion."""
@@ -52,13 +55,10 @@ class Line:
     number: int  # 1-based line number in the cleaned output
     issues: tuple[LineIssue, ...] = ()
 
-    @property
+    @cached_property
     def dropped(self) -> bool:
         """True when QMD would discard the line before searching with it."""
-        return bool(
-            {LineIssue.EMPTY, LineIssue.NO_QUERY_TERM, LineIssue.UNBALANCED_QUOTES}
-            & set(self.issues)
-        )
+        return not _DROPPING.isdisjoint(self.issues)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from . import checks
 from .entities import mentioned_terms
 from .expansion import Expansion, Line, LineIssue
 from .lexicon import zipf
-from .text import STOPWORDS, content_words, normalise, words
+from .text import STOPWORDS, content_set, normalise, words
 
 MAX_POINTS = {
     "format": 30,
@@ -106,8 +106,8 @@ def echoes(line: str, query: str) -> bool:
 
 def near_echo(line: str, query: str) -> bool:
     """The query's words reshuffled (or barely respelled), with nothing new added."""
-    own = set(content_words(line))
-    if own and own <= set(content_words(query)):
+    own = content_set(line)
+    if own and own <= content_set(query):
         return True
     return bool(query) and fuzz.token_sort_ratio(normalise(line), normalise(query)) >= 95
 

@@ -33,8 +33,14 @@ def words(text: str) -> tuple[str, ...]:
     return tuple(_WORD.findall(text.lower()))
 
 
+@lru_cache(maxsize=65536)
 def content_words(text: str) -> tuple[str, ...]:
     return tuple(w for w in words(text) if w not in STOPWORDS)
+
+
+@lru_cache(maxsize=65536)
+def content_set(text: str) -> frozenset[str]:
+    return frozenset(content_words(text))
 
 
 @lru_cache(maxsize=65536)
