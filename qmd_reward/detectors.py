@@ -100,7 +100,6 @@ class CombinedEntityDetector:
 
     def __init__(self, use_spacy: bool = True) -> None:
         self.use_spacy = use_spacy
-        self._cache: dict[str, tuple[str, ...]] = {}
 
     def _pipeline(self) -> Any:
         return load_ner() if self.use_spacy else None
@@ -123,18 +122,10 @@ class CombinedEntityDetector:
         return self.detect_many([query])[0]
 
     def detect_many(self, queries: Sequence[str]) -> list[tuple[str, ...]]:
-        todo = [q for q in dict.fromkeys(queries) if q not in self._cache]
-        if todo:
-            for query, ents in zip(todo, self._ner_spans(todo)):
-                self._cache[query] = combine(query, ents)
-        return [self._cache[q] for q in queries]
-
-    def __getstate__(self) -> dict[str, Any]:
-        # The spaCy pipeline is reloaded on demand rather than pickled.
-        return {"use_spacy": self.use_spacy}
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__init__(**state)
+        # Repeated queries are the Scorer's to cache (bounded); here each distinct one once.
+        distinct = list(dict.fromkeys(queries))
+        found = dict(zip(distinct, map(combine, distinct, self._ner_spans(distinct))))
+        return [found[q] for q in queries]
 
 
 @lru_cache(maxsize=1)
