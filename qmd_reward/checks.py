@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import lru_cache
+from functools import cache, lru_cache
 
 from .lexicon import word_list, zipf
 from .text import FUNCTION_WORDS, words
@@ -17,7 +17,11 @@ from .text import FUNCTION_WORDS, words
 
 # Letter runs (aaaaa), stuttered syllables (ererer) and runs of sentence punctuation. Four
 # equal letters are allowed for AAAA records and YYYY formats; = and < for merge markers.
-_CHAR_RUN = re.compile(r"([^\W\d_])\1{4,}|([^\W\d_]{2,4})\2{2,}|([.!?,;:*~])\3{4,}")
+_LETTER_RUN = re.compile(r"([^\W\d_])\1{4,}|([^\W\d_]{2,4})\2{2,}")
+_PUNCTUATION_RUNS = tuple(mark * 5 for mark in ".!?,;:*~")
+# Any other symbol six times over ('%%%%%%', '$$$$$$') is a generation running away; merge
+# markers (<<<<<<<, =======, >>>>>>>), markdown headings and table rules are real text.
+_SYMBOL_RUN = re.compile(r"([^\w\s<>=#|\-])\1{5,}")
 _VOWELS = frozenset("aeiouyàáâäãåèéêëìíîïòóôöõùúûüý")
 MAX_LENGTH = {"lex": 150, "vec": 300, "hyde": 700}
 
@@ -31,11 +35,17 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     """
     if len(text) > MAX_LENGTH.get(kind, 700):
         return f"absurdly long ({len(text)} characters)"
-    if _CHAR_RUN.search(text.lower()):
+    found = words(text)
+    shapes = [_shape(t) for t in found]
+    if (
+        any(shape & _STUTTERED for shape in shapes)
+        or any(run in text for run in _PUNCTUATION_RUNS)
+        or _SYMBOL_RUN.search(text) is not None
+    ):
         return "stuttered characters"
-    if not words(text):
+    if not found:
         return "no words at all"
-    tokens = [t for t in words(text) if not t.isdigit()]
+    tokens = [t for t, shape in zip(found, shapes) if not shape & _DIGITS]
     if len(tokens) >= 4 and len(set(tokens)) * 2 <= len(tokens):
         top, count = Counter(tokens).most_common(1)[0]
         if count >= 3 and count / len(tokens) > 0.5:
@@ -43,10 +53,10 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
         if a == b == c:
             return f"the token {a!r} repeated"
-    alpha = [t for t in tokens if t.isalpha() and t.isascii() and len(t) >= 4]
+    alpha = [t for t, shape in zip(found, shapes) if shape & _PLAIN_WORD]
     if alpha:
         # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
-        mashed = [t for t in alpha if not _VOWELS & set(t)]
+        mashed = [t for t in alpha if _shape(t) & _NO_VOWEL]
         if len(mashed) >= 2 or any(len(t) >= 6 for t in mashed):
             return "letters without vowels"
     # Lex lines are lists of technical terms (kubectl, pgbouncer) that no dictionary has;
@@ -56,6 +66,25 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         if len(unknown) / len(alpha) > 0.5:
             return "mostly words no dictionary knows"
     return None
+
+
+_STUTTERED, _DIGITS, _PLAIN_WORD, _NO_VOWEL = 1, 2, 4, 8
+
+
+@lru_cache(maxsize=131072)
+def _shape(word: str) -> int:
+    """What :func:`degenerate` asks of one word, as bit flags (words recur: cached)."""
+    shape = 0
+    # Letter runs live inside one word, so the slow regex runs per distinct word only.
+    if len(word) >= 5 and _LETTER_RUN.search(word) is not None:
+        shape |= _STUTTERED
+    if word.isdigit():
+        shape |= _DIGITS
+    if word.isalpha() and word.isascii() and len(word) >= 4:
+        shape |= _PLAIN_WORD
+        if _VOWELS.isdisjoint(word):
+            shape |= _NO_VOWEL
+    return shape
 
 
 _LANGS = ("en", "de", "fr", "es", "it", "pt", "nl")
@@ -156,6 +185,62 @@ def language(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=16384)
+def talks_around(text: str) -> bool:
+    """Whether a passage uses words that describe a text rather than state a fact
+    ('overview', 'detailed information', 'many options')."""
+    return not word_list("vague_words.txt").isdisjoint(words(text))
+
+
+# wordfreq's code for the languages language() names by script.
+_SCRIPT_LANGUAGES = {"cyrillic": "ru"}
+
+
+def function_word(word: str, lang: str | None) -> bool:
+    """A word too common in the query's own language to say what the query is about
+    ('cómo', 'un', 'как', 'на'). English is left to :data:`qmd_reward.text.STOPWORDS`."""
+    code = _SCRIPT_LANGUAGES.get(lang or "", lang)
+    if code == "en" or (code not in _STOP_SETS and code != "ru"):
+        return False
+    if word in _STOP_SETS.get(code, ()):
+        return True
+    # Articles, prepositions and pronouns sit above 6.4 in every language wordfreq knows;
+    # common content words ('tiempo', 'zeit', 'faire') sit at or below it.
+    return zipf(word, code) > 6.4
+
+
+# Below this Zipf frequency a word is uncommon enough to pin a passage to a subject
+# ('colorimeter', 'limonero'); 'options', 'settings', 'información' are above it.
+SPECIFIC_ZIPF = 3.5
+
+
+@lru_cache(maxsize=16384)
+def specific_words(text: str, lang: str | None = None) -> tuple[str, ...]:
+    """Words that make a passage concrete: numbers, technical tokens (``node.js``,
+    ``--previous``), inner capitals (``JPEG``, ``iPhone``), quantities and units (``twice``,
+    ``cups``) and uncommon words.
+
+    A template passage ('This guide covers all the essential information you need') has none
+    beyond the query's own words, whatever the topic.
+    """
+    code = _SCRIPT_LANGUAGES.get(lang or "", lang)
+    if code not in _STOP_SETS and code != "ru":
+        code = "en"
+    concrete = word_list("concrete_words.txt") if code == "en" else frozenset()
+    found: dict[str, None] = {}
+    for raw in text.split():
+        capitals = any(c.isupper() for c in raw[1:])
+        for token in words(raw):
+            if (
+                capitals
+                or not token.isalpha()
+                or token in concrete
+                or zipf(token, code) < SPECIFIC_ZIPF
+            ):
+                found[token] = None
+    return tuple(found)
+
+
 def drifted(query_lang: str | None, line: str) -> bool:
     """The line is in another language than a non-English query."""
     if query_lang in (None, "en"):
@@ -180,6 +265,7 @@ def ends_on_function_word(text: str) -> bool:
 _DANGLING = re.compile(r"[,;:(\-–—]\s*$")
 
 
+@lru_cache(maxsize=16384)
 def hyde_truncated(text: str) -> bool:
     """A passage that stops mid-sentence: on a function word or dangling punctuation."""
     return bool(_DANGLING.search(text)) or ends_on_function_word(text)
@@ -188,30 +274,65 @@ def hyde_truncated(text: str) -> bool:
 @lru_cache(maxsize=65536)
 def fillers_in(text: str) -> tuple[str, ...]:
     """Filler words and phrases in a line (word-bounded)."""
-    padded = f" {' '.join(words(text))} "
-    return tuple(sorted(f for f in word_list("fillers.txt") if f" {f} " in padded))
+    tokens = words(text)
+    single, phrases = _filler_index()
+    found = [f for f in tokens if f in single]
+    if phrases:
+        padded = f" {' '.join(tokens)} "
+        # A phrase can only be there when its first word is.
+        present = set(tokens)
+        found += [f for first, f in phrases if first in present and f" {f} " in padded]
+    return tuple(sorted(set(found)))
+
+
+@cache
+def _filler_index() -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+    entries = word_list("fillers.txt")
+    single = frozenset(f for f in entries if " " not in f)
+    phrases = tuple((f.split()[0], f) for f in sorted(entries) if " " in f)
+    return single, phrases
 
 
 @lru_cache(maxsize=16384)
 def boilerplate_opening(text: str) -> str | None:
     lower = " ".join(text.lower().split())
-    for opener in word_list("boilerplate_hyde.txt"):
-        if lower.startswith(opener):
-            return opener
-    return None
+    openers = _openers()
+    if not lower.startswith(openers):  # one C-level test for the common case
+        return None
+    return next(opener for opener in openers if lower.startswith(opener))
+
+
+@cache
+def _openers() -> tuple[str, ...]:
+    return tuple(sorted(word_list("boilerplate_hyde.txt")))
 
 
 def repeated_words(text: str, query: str = "") -> tuple[str, ...]:
     """Words a lex line says more often than the query does: keyword stuffing.
 
-    'baking soda baking powder' is fine for a query that says 'baking' twice.
+    'baking soda baking powder' is fine for a query that says 'baking' twice, and so are
+    distinct quoted phrases that share a word ('"order of sharps" "order of flats"'): each
+    phrase is one FTS5 term. The same phrase quoted twice is stuffing.
     """
     tokens = [w for w in words(text) if w not in FUNCTION_WORDS]
     if len(set(tokens)) == len(tokens):
         return ()
-    counts = Counter(tokens)
+    counts: Counter[str] = Counter()
+    if '"' in text:
+        phrases = Counter(" ".join(words(p)) for p in _QUOTED.findall(text))
+        counts.update(w for w in words(_QUOTED.sub(" ", text)) if w not in FUNCTION_WORDS)
+        in_phrases: Counter[str] = Counter()
+        for phrase, times in phrases.items():
+            for w in set(words(phrase)) - FUNCTION_WORDS:
+                in_phrases[w] = max(in_phrases[w], times)
+        counts.update(in_phrases)
+    else:
+        counts.update(tokens)
     asked = Counter(words(query))
     return tuple(sorted(w for w, c in counts.items() if c >= 2 and c > asked[w]))
+
+
+_QUOTED = re.compile(r'"([^"]*)"')
 
 
 def plain_terms(lex: str) -> int:

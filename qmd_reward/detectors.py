@@ -1,15 +1,22 @@
-"""The combined entity detector: gazetteer, shape rules and spaCy NER, each filtering the others.
+"""The combined entity detector: gazetteer, name rules, spaCy NER and shape rules, each
+filtering the others.
 
 No single signal is good enough on short queries: spaCy's small model misses lowercase names
 and labels ``config`` a PERSON; capitalisation rules miss ``mongodb`` and fire on ``Best``.
-Each signal proposes spans over the query's tokens, and the spans are merged, longest first.
+Users type ``linus torvalds interview`` and ``lake tahoe cabin`` in lowercase, so names of
+people and places come from packaged lists (places, organisations, first names, surnames)
+as much as from the model. Each signal proposes spans over the query's tokens, and the spans
+are claimed in order of trust: multi-word gazetteer names, then people (first name +
+surname), then single-word gazetteer names, then NER, then shape.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -33,11 +40,101 @@ TECH_CONTEXT = frozenset(
     crates cargo struct structs trait traits lifetime lifetimes closure closures api sdk
     library framework syntax install version runtime build test tests debug function
     functions channels interface interfaces enum macro macros webhook webhooks database server
-    app apps plugin integration workspace cli""".split()
+    app apps plugin integration workspace cli kernel huddle huddles dm dms channel bot bots
+    emoji notifications notification account login password shortcut shortcuts keyboard
+    settings sync extension extensions widget widgets""".split()
 )
+# Everyday abbreviations and units, written in capitals (DIY, TV, BBQ) but naming nothing.
+EVERYDAY_ABBREVIATIONS = frozenset(
+    """tv diy bbq kg km cm mm lb lbs oz mph kph am pm faq faqs asap eta fyi btw aka etc rsvp
+    tbd tba ok llc inc ltd ceo cfo cto coo vp hr pto wfh eod roi kpi kpis okr okrs hvac atm
+    pc vs ie eg ps nb aa""".split()
+)
+# Generic hardware words that do not continue a maker's product line ('nvidia GPU').
+_GENERIC_HARDWARE = frozenset(
+    "gpu gpus cpu cpus ssd hdd ram oled lcd led usb hdmi nvme soc npu tpu bios uefi".split()
+)
+# Makers whose product lines follow their name: 'dell xps 13', 'nvidia rtx 4090'.
+HARDWARE_BRANDS = frozenset(
+    """dell lenovo asus acer hp msi razer alienware samsung sony lg nvidia amd intel qualcomm
+    canon nikon fujifilm panasonic olympus leica bose sennheiser jbl logitech garmin dji gopro
+    xiaomi huawei oneplus oppo nokia motorola synology netgear ubiquiti toyota honda nissan
+    mazda subaru hyundai kia bmw audi porsche volkswagen vw ford chevrolet chevy tesla volvo
+    ducati yamaha kawasaki suzuki""".split()
+)
+# Words that put an ambiguous place in its travel sense: 'hotels in nice', 'turkey visa'.
+TRAVEL_WORDS = frozenset(
+    """flights flight fly flying visa visas trip trips travel traveling travelling vacation
+    vacations holiday holidays hotel hotels hostel hostels airbnb itinerary tour tours tourism
+    tourist tourists embassy passport airport beach beaches resort resorts cruise honeymoon
+    backpacking sightseeing visit visiting restaurants nightlife expat moving relocating
+    living weekend things""".split()
+)
+_TRAVEL_BEFORE = frozenset("to in from near around visit visiting via".split())
+_TRAVEL_AFTER = frozenset(
+    """visa visas embassy itinerary flights flight hotels hotel trip trips travel vacation
+    holiday tourism airport beaches""".split()
+)
+# Particles inside names: guido van rossum, leonardo da vinci, ursula von der leyen.
+NAME_PARTICLES = frozenset(
+    "van von der den de da di del della dos das du la le ter ten bin ibn al el mac o d".split()
+)
+# Words before a lone first name that make it a person: 'call with priya', 'gift for emma'.
+_NAME_CUES = frozenset(
+    "with from for to by ask tell call email emailed text texted meet met cc invite thank".split()
+)
+_CALENDAR = frozenset(
+    """january february march april may june july august september october november december
+    monday tuesday wednesday thursday friday saturday sunday spring summer autumn fall
+    winter""".split()
+)
+# English derivations that a surname almost never ends with: 'sarah refactoring' is no one.
+_ENGLISH_SUFFIX = re.compile(
+    r"(?:ing|tion|sion|ment|ness|ity|ance|ence|ism|ist|ize|ise|ized|ised|able|ible|ology|ship"
+    r"|hood|less|ful|ous|ive|ical|ally|ward|wards|ers|ies)$"
+)
+# A surname-list word this common is read as the word ('sarah young adult books').
+_SURNAME_MAX_ZIPF = 5.2
+# An ambiguous name this rare takes another technology in the query as its context
+# ('flask vs django'); a commoner one ('requests', 'square') needs a technical word.
+_NAME_CONTEXT_MAX_ZIPF = 4.25
+# A lowercase word rarer than this, after a first name, is taken for a surname.
+_RARE_ZIPF = 3.0
+# Below this, a word that is as common abroad as in English reads as a name too.
+_PERSON_WORD_ZIPF = 4.0
+# How much commoner in English than elsewhere (zipf) a word may be and still read as a name.
+_INTERNATIONAL_SPREAD = 0.65
+
 _TOKEN = re.compile(r"[\w.+#\-]*[\w+#](?:['’]s)?|\.\w+", re.UNICODE)
 _VERSION = re.compile(r"^(?:v?\d+(?:\.\d+)*[a-z]?|[a-z]\d+|ii|iii|iv|xp|pro|max|mini|air)$")
+_DECIMAL_VERSION = re.compile(r"^v?\d+\.\d+")
+_SHORT_VERSION = re.compile(r"^(?:\d{1,2}[a-z]?|[a-z]\d{1,3})$")
+_YEAR = re.compile(r"^(?:19|20)\d\d$")
+_STATUS_CODE = re.compile(r"^[1-5]\d\d$")
+_STATUS_PROTOCOLS = frozenset({"http", "https", "smtp", "ftp", "sip", "rtsp"})
+_ROMAN = frozenset("ii iii iv vi vii viii ix xi xii".split())
+_ORDINAL_NOUNS = frozenset(
+    """part phase type stage level class chapter volume book act grade tier series section
+    article title schedule category round step unit lesson mark version module year""".split()
+)
+_POSSESSIVE = re.compile(r"['’]s$")
+_POSSESSIVE_WORD = re.compile(r"['’]s\b")
+_ONLY_SUFFIX = re.compile(r"\s+/only:\w+\s*$")
 _SPLITTERS = frozenset({"vs", "versus", "and", "or", "with", "to", "from", "for", "on", "in"})
+# Gaps between tokens that stay inside a name: 'h&m', "o'brien", 'procter & gamble'.
+_NAME_GAP = re.compile(r"^\s*[&'’\-]?\s*$")
+
+# Code identifiers are keywords, not entities: useEffect, ModuleNotFoundError, for_each.
+_LOWER_CAMEL = re.compile(r"^[a-z]{2,}[A-Z][a-z]")
+_ERROR_NAME = re.compile(r"^[A-Z]\w*[a-z](?:Error|Exception|Warning)$")
+# A dotted name ends like a product (next.js, socket.io, llama.cpp, booking.com)...
+_NAME_SUFFIXES = frozenset("js io ai net dev app com org co me tv fm gg ly cpp cc xyz".split())
+# ...unless it is a file ('index.js', 'settings.py') or code ('os.path', 'e.g').
+_FILE_STEMS = frozenset(
+    """index main app server config package setup settings test tests utils util helpers
+    routes router style styles script scripts readme manifest tsconfig jsconfig init
+    requirements pyproject webpack vite babel jest eslint tailwind postcss""".split()
+)
 
 
 def _tokens(query: str) -> list[str]:
@@ -48,25 +145,72 @@ def _key(token: str) -> str:
     return normalise_entity(token)
 
 
+@lru_cache(maxsize=65536)
+def _fold(text: str) -> str:
+    """Accents off, so that 'zurich' finds 'zürich' and 'sao paulo' finds 'são paulo'."""
+    if text.isascii():
+        return text
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+
+
 def _common(word: str) -> bool:
     return zipf(word) >= 3.0
 
 
-def _structural(token: str, position: int) -> bool:
-    core = re.sub(r"['’]s$", "", token)
-    letters = [c for c in core if c.isalpha()]
-    if len(letters) >= 2 and all(c.isupper() for c in letters) and core.lower() != "i":
-        return True  # TLS, AWS, K8S
-    if len(core) > 2 and any(c.isupper() for c in core[1:]) and any(c.islower() for c in core):
-        return True  # JavaScript, iPhone, useEffect
-    if any(c in core for c in "+#") and letters:
-        return True  # C++, C#
-    if re.search(r"[a-z]\.[a-z]", core.lower()) or (core.startswith(".") and len(core) > 2):
-        return True  # node.js, .NET
-    if re.search(r"[a-z]-?\d", core.lower()) and len(letters) >= 2 and not core.isdigit():
-        # gpt-4, ec2, s3, oauth2, k8s (but not plain numbers)
+_OTHER_LANGS = ("de", "fr", "es", "it", "nl", "pt")
+
+
+@lru_cache(maxsize=65536)
+def _international(word: str) -> bool:
+    """Whether a word is about as common in other languages as in English, as names are
+    ('chaplin', 'durant', 'zuckerberg') and English nouns are not ('cracker', 'pins')."""
+    others = sum(zipf(word, lang) for lang in _OTHER_LANGS) / len(_OTHER_LANGS)
+    return zipf(word) - others < _INTERNATIONAL_SPREAD
+
+
+def _name_like(word: str) -> bool:
+    """A word that can be a surname: rare, or a mid-frequency word that reads as a name."""
+    frequency = zipf(word)
+    return frequency < _RARE_ZIPF or (frequency < _PERSON_WORD_ZIPF and _international(word))
+
+
+def _is_acronym(word: str) -> bool:
+    return len(word) >= 2 and word.isupper()
+
+
+def _code_identifier(token: str) -> bool:
+    """useEffect, getElementById, ModuleNotFoundError, for_each, os.path, index.js."""
+    core = _POSSESSIVE.sub("", token)
+    if _LOWER_CAMEL.match(core) or _ERROR_NAME.match(core):
+        return True
+    if "_" in core:
         return True
     lower = core.lower()
+    if "." in lower.strip(".") and re.search(r"[a-z]\.[a-z]", lower):
+        parts = lower.split(".")
+        if parts[-1] not in _NAME_SUFFIXES:
+            return True
+        return len(parts) > 2 or parts[0] in _FILE_STEMS
+    return False
+
+
+def _structural(token: str, position: int) -> bool:
+    core = _POSSESSIVE.sub("", token)
+    letters = [c for c in core if c.isalpha()]
+    lower = core.lower()
+    if lower in EVERYDAY_ABBREVIATIONS or _code_identifier(core):
+        return False
+    if len(letters) >= 2 and all(c.isupper() for c in letters) and lower != "i":
+        return True  # TLS, AWS, K8S
+    if len(core) > 2 and any(c.isupper() for c in core[1:]) and any(c.islower() for c in core):
+        return True  # JavaScript, iPhone
+    if any(c in core for c in "+#") and letters:
+        return True  # C++, C#
+    if re.search(r"[a-z]\.[a-z]", lower) or (core.startswith(".") and len(core) > 2):
+        return True  # node.js, .NET
+    if re.search(r"[a-z]-?\d", lower) and len(letters) >= 2 and not core.isdigit():
+        # gpt-4, ec2, s3, oauth2, k8s (but not plain numbers)
+        return True
     if core[:1].isupper() and lower not in STOPWORDS and lower not in LEADING_NON_ENTITIES:
         # A capitalised word names something when it is not an everyday word.
         return (position > 0 and not _common(lower)) or zipf(lower) < 3.0
@@ -94,7 +238,7 @@ def load_ner() -> Any:
 
 
 class CombinedEntityDetector:
-    """Gazetteer + shape rules + spaCy NER (when a model is installed)."""
+    """Gazetteers + name rules + shape rules + spaCy NER (when a model is installed)."""
 
     name = "combined"
 
@@ -104,12 +248,13 @@ class CombinedEntityDetector:
     def _pipeline(self) -> Any:
         return load_ner() if self.use_spacy else None
 
-    def _ner_spans(self, queries: Sequence[str]) -> list[list[tuple[str, str]]]:
+    def _ner_spans(
+        self, queries: Sequence[str], english: Sequence[bool]
+    ) -> list[list[tuple[str, str]]]:
         nlp = self._pipeline()
         if nlp is None:
             return [[] for _ in queries]
         # An English model on a German or Chinese query finds only noise.
-        english = [language(q) in (None, "en") for q in queries]
         docs = iter(nlp.pipe([q for q, ok in zip(queries, english) if ok], batch_size=256))
         return [
             [(e.text, e.label_) for e in next(docs).ents if e.label_ in NER_LABELS] if ok else []
@@ -124,16 +269,59 @@ class CombinedEntityDetector:
     def detect_many(self, queries: Sequence[str]) -> list[tuple[str, ...]]:
         # Repeated queries are the Scorer's to cache (bounded); here each distinct one once.
         distinct = list(dict.fromkeys(queries))
-        found = dict(zip(distinct, map(combine, distinct, self._ner_spans(distinct))))
+        # A trailing ' /only:lex' is an instruction, not part of the query.
+        texts = [_ONLY_SUFFIX.sub("", q) for q in distinct]
+        english = [language(t) in (None, "en") for t in texts]
+        ner = self._ner_spans(texts, english)
+        found = dict(zip(distinct, map(combine, texts, ner, english)))
         return [found[q] for q in queries]
 
 
+@dataclass(frozen=True)
+class _Lists:
+    names: frozenset[str]  # unambiguous names: technology, organisations, places, people
+    tech: frozenset[str]  # gazetteer.txt only: a hit there is technical context
+    ambiguous: frozenset[str]  # technology names that are also words (go, rust, apple)
+    places_ambiguous: frozenset[str]  # places that are also words (turkey, nice, reading)
+    not_names: frozenset[str]  # compounds that contain a name and name nothing
+    longest: int
+    first_names: frozenset[str]
+    surnames: frozenset[str]
+    places: frozenset[str]
+    name_words: frozenset[str]  # every word of a place or other name: lake, tahoe, empire
+
+
+def _entry_key(entry: str) -> str:
+    """A list entry in the form query phrases are looked up in: tokens as the query's."""
+    return " ".join(_fold(_key(t)) for t in _tokens(entry))
+
+
+def _keys(name: str) -> frozenset[str]:
+    return frozenset(k for k in map(_entry_key, word_list(name)) if k)
+
+
 @lru_cache(maxsize=1)
-def _gazetteer() -> tuple[frozenset[str], frozenset[str], int]:
-    names = word_list("gazetteer.txt")
-    ambiguous = word_list("gazetteer_ambiguous.txt")
-    longest = max((len(n.split()) for n in names | ambiguous), default=1)
-    return names, ambiguous, longest
+def _lists() -> _Lists:
+    tech = _keys("gazetteer.txt")
+    places = _keys("gazetteer_places.txt")
+    others = _keys("gazetteer_names.txt")
+    names = tech | places | others
+    ambiguous = _keys("gazetteer_ambiguous.txt")
+    places_ambiguous = _keys("gazetteer_places_ambiguous.txt")
+    not_names = _keys("gazetteer_not_names.txt")
+    every = names | ambiguous | places_ambiguous | not_names
+    return _Lists(
+        names=names,
+        tech=tech,
+        ambiguous=ambiguous,
+        places_ambiguous=places_ambiguous,
+        not_names=not_names,
+        longest=max((len(n.split()) for n in every), default=1),
+        first_names=_keys("first_names.txt"),
+        surnames=_keys("surnames.txt"),
+        places=places,
+        name_words=frozenset(w for p in names - tech for w in p.split()),
+    )
 
 
 NAME_LABELS = frozenset({"PERSON", "GPE", "LOC", "NORP", "FAC"})
@@ -161,135 +349,437 @@ def _trim(words: list[str], label: str) -> list[str]:
             return True
         return word.islower() and _common(lower) and not _VERSION.match(lower)
 
-    while words and weak(words[0]):
+    while words and weak(words[0]) and not _numbered_name([_key(w) for w in words[:2]]):
         words = words[1:]
     while words and weak(words[-1]):
         words = words[:-1]
     return words
 
 
-def _is_acronym(word: str) -> bool:
-    return len(word) >= 2 and word.isupper()
-
-
 def _split_ner(text: str) -> list[list[str]]:
-    """'gpt-4 vs claude' is two entities, not one; so are 'MLB' and 'World Series'."""
+    """'gpt-4 vs claude' is two entities, not one; so are 'MLB' and 'World Series', and
+    "Tara's" and 'RFC'."""
     parts: list[list[str]] = [[]]
     for word in text.split():
         if word.lower() in _SPLITTERS:
             parts.append([])
             continue
         previous = parts[-1][-1] if parts[-1] else None
-        if (
-            previous is not None
-            and _is_acronym(previous) != _is_acronym(word)
-            and (word[:1].isupper() and previous[:1].isupper())
+        if previous is not None and (
+            _POSSESSIVE.search(previous)
+            or (
+                _is_acronym(previous) != _is_acronym(word)
+                and (word[:1].isupper() and previous[:1].isupper())
+            )
         ):
             parts.append([])
         parts[-1].append(word)
     return [p for p in parts if p]
 
 
-def combine(query: str, ner: Sequence[tuple[str, str]]) -> tuple[str, ...]:
-    tokens = _tokens(query)
-    lowers = [_key(t) for t in tokens]
-    names, ambiguous, longest = _gazetteer()
-    tech_context = bool(TECH_CONTEXT & set(lowers))
-    taken = [False] * len(tokens)
-    spans: list[tuple[int, int]] = []
+class _Query:
+    """One query's tokens and the spans claimed over them."""
 
-    def claim(start: int, end: int) -> None:
+    def __init__(self, query: str, english: bool) -> None:
+        self.query = query
+        self.english = english
+        self.matches = list(_TOKEN.finditer(query))
+        self.tokens = [m.group() for m in self.matches]
+        self.lowers = [_key(t) for t in self.tokens]
+        self.keys = [_fold(k) for k in self.lowers]
+        self.n = len(self.tokens)
+        self.taken = [False] * self.n
+        self.spans: list[tuple[int, int]] = []
+        self.lists = _lists()
+        keyset = set(self.keys)
+        self.tech_words = bool(TECH_CONTEXT & keyset)
+        # Another technology named in the query ('rust vs python') is context too.
+        self.tech_names = bool(self.lists.tech & keyset)
+        self.tech_context = self.tech_words or self.tech_names
+        self.travel_context = bool(TRAVEL_WORDS & keyset)
+        # In 'Best Things To Do In Nice' capitals say nothing.
+        self.title_case = all(t[:1].isupper() for t in self.tokens if t[:1].isalpha())
+
+    # -- claiming ------------------------------------------------------------------------
+
+    def free(self, start: int, end: int) -> bool:
+        return not any(self.taken[start:end])
+
+    def _version_at(self, start: int, end: int) -> bool:
+        """Whether the token at ``end`` is a version of the name ending there."""
+        if end >= self.n or _POSSESSIVE.search(self.tokens[end - 1]):
+            return False
+        word = self.lowers[end]
+        if not _VERSION.match(word) or _YEAR.match(word):
+            return False  # 'vue 2025' is a date, not Vue 2025
+        # 'http 429' is a status code of HTTP, not a version of it.
+        return not (self.lowers[end - 1] in _STATUS_PROTOCOLS and _STATUS_CODE.match(word))
+
+    def claim(self, start: int, end: int, versions: bool = True) -> bool:
         # Versions and model names stay with their product: python 3.12, iphone 15 pro.
-        while end < len(tokens) and _VERSION.match(lowers[end]):
+        while versions and self._version_at(start, end):
             end += 1
-        if any(taken[start:end]):
-            return
+        if not self.free(start, end):
+            return False
         for i in range(start, end):
-            taken[i] = True
-        spans.append((start, end))
+            self.taken[i] = True
+        self.spans.append((start, end))
+        return True
 
-    # 1. gazetteer, longest match first
-    for size in range(longest, 0, -1):
-        for start in range(len(tokens) - size + 1):
-            phrase = " ".join(lowers[start : start + size])
-            if phrase in names:
-                claim(start, start + size)
-            elif phrase in ambiguous:
-                capitalised = tokens[start][:1].isupper() and (start > 0 or tech_context)
-                if tech_context or capitalised:
-                    claim(start, start + size)
+    def block(self, start: int, end: int) -> None:
+        """Take tokens without naming anything: 'brussels sprouts'."""
+        for i in range(start, end):
+            self.taken[i] = True
 
-    # 2. NER spans, split and trimmed, minus what the gazetteer named, minus false positives
-    for text, label in ner:
-        for part in _split_ner(text):
-            keys = [_key(w) for w in part]
-            start = _find(lowers, keys)
-            if start is None:
+    # -- gazetteers ----------------------------------------------------------------------
+
+    def gazetteer(self, sizes: Sequence[int]) -> None:
+        lists = self.lists
+        for size in sizes:
+            for start in range(self.n - size + 1):
+                end = start + size
+                if not self.free(start, end):
+                    continue
+                phrase = " ".join(self.keys[start:end])
+                if phrase in lists.not_names:
+                    self.block(start, end)
+                elif phrase in lists.names:
+                    self.claim(start, end)
+                elif phrase in lists.ambiguous:
+                    if self._technical(start, end):
+                        self.claim(start, end)
+                elif phrase in lists.places_ambiguous and self._travel(start, end):
+                    self.claim(start, end)
+
+    def _technical(self, start: int, end: int) -> bool:
+        """An ambiguous technology name (go, rust, pixel) in its technical sense."""
+        if self.tech_words:
+            return True
+        if self.tech_names and zipf(self.lowers[end - 1]) < _NAME_CONTEXT_MAX_ZIPF:
+            # 'rust vs python', but not 'http 429 too many requests'
+            return True
+        if self.tokens[start][:1].isupper() and start > 0 and not self.title_case:
+            return True
+        # 'pixel 8', 'swift 5.9': a version makes it a product ('go 2 miles' does not).
+        if end < self.n and self._version_at(start, end):
+            word = self.lowers[end]
+            if _DECIMAL_VERSION.match(word):
+                return True
+            return bool(_SHORT_VERSION.match(word)) and zipf(self.lowers[end - 1]) < 5.0
+        return False
+
+    def _travel(self, start: int, end: int) -> bool:
+        """An ambiguous place (turkey, nice) in its place sense."""
+        if self.tokens[start][:1].isupper() and start > 0 and not self.title_case:
+            return True
+        before = self.keys[start - 1] if start > 0 else ""
+        after = self.keys[end] if end < self.n else ""
+        if before in _TRAVEL_BEFORE and self.travel_context:
+            return True
+        # 'turkey visa', and a place beside another place: 'nice france', 'lima peru'.
+        places = self.lists.places
+        return after in _TRAVEL_AFTER or after in places or before in places
+
+    def brands(self) -> None:
+        """'dell' + 'xps 13' is one product: a maker's name takes the model after it."""
+        for index, (start, end) in enumerate(self.spans):
+            if " ".join(self.keys[start:end]) not in HARDWARE_BRANDS:
                 continue
-            end = start + len(keys)
-            if label == "PERSON":
-                # 'jeff' -> 'jeff bezos': a rare word after a first name is the surname.
-                while end < len(tokens) and lowers[end].isalpha() and zipf(lowers[end]) < 3.5:
-                    end += 1
-            # The lowercase rest of 'C++ smart pointers' is not a name, whatever the label.
-            mixed = any(not w.islower() for w in part)
-            piece = start
-            for i in range(start, end + 1):
-                if i == end or taken[i]:
-                    if i > piece:
-                        kept = _ner_piece(tokens, piece, i, label, mixed)
-                        if kept is not None:
-                            claim(*kept)
-                    piece = i + 1
+            stop = end
+            while stop < self.n and stop - end < 2 and not self.taken[stop]:
+                if not self._model(stop):
+                    break
+                stop += 1
+            if stop == end:
+                continue
+            while stop < self.n and not self.taken[stop] and self._version_at(start, stop):
+                stop += 1
+            for i in range(end, stop):
+                self.taken[i] = True
+            self.spans[index] = (start, stop)
 
-    # 3. shape rules on whatever is left
-    i = 0
-    while i < len(tokens):
-        if not taken[i] and _structural(tokens[i], i):
-            j = i + 1
-            # 'San Francisco' is one name; 'MLB Playoffs' is an acronym and a word.
-            while (
-                j < len(tokens)
-                and not taken[j]
-                and _structural(tokens[j], j)
-                and not _is_acronym(tokens[i])
-                and not _is_acronym(tokens[j])
-            ):
-                j += 1
-            claim(i, j)
-            i = j
-        else:
+    def _model(self, i: int) -> bool:
+        if _POSSESSIVE.search(self.tokens[i - 1]):
+            return False
+        token, key = self.tokens[i], self.keys[i]
+        if key in _GENERIC_HARDWARE or key in EVERYDAY_ABBREVIATIONS or key in STOPWORDS:
+            return False
+        if _is_acronym(token) and token.isalpha():
+            return True  # XPS, RTX
+        if re.search(r"\d", key) and re.search(r"[a-z]", key):
+            return True  # x1, s24, wh-1000xm5
+        return key.isalpha() and len(key) >= 3 and zipf(self.lowers[i]) < _RARE_ZIPF  # bravia
+
+    # -- people --------------------------------------------------------------------------
+
+    def people(self) -> None:
+        """First name + surname in any case ('linus torvalds', 'guido van rossum'), and a
+        lone first name in a possessive or after 'with'/'from'/'for' ('call with priya')."""
+        i = 0
+        while i < self.n:
+            end = self._person(i) if not self.taken[i] else None
+            if end is not None and self.claim(i, end, versions=False):
+                i = end
+                continue
+            if not self.taken[i] and self._lone_name(i):
+                self.claim(i, i + 1, versions=False)
             i += 1
 
-    spans.sort()
-    out: list[str] = []
-    for start, end in spans:
-        phrase = normalise_entity(" ".join(lowers[start:end]))
-        if phrase and phrase not in out:
-            out.append(phrase)
-    return tuple(out)
+    def _first_name(self, i: int) -> bool:
+        token = self.tokens[i]
+        return self.keys[i] in self.lists.first_names and not _is_acronym(token)
+
+    def _person(self, i: int) -> int | None:
+        if not self._first_name(i) or _POSSESSIVE.search(self.tokens[i]):
+            return None
+        for middles in range(3):
+            k = i + 1 + middles
+            if middles and not (k - 1 < self.n and self._middle(k - 1)):
+                break
+            p = k
+            while p < self.n and p - k < 3 and self.keys[p] in NAME_PARTICLES:
+                p += 1
+            if p < self.n and self.free(i, p + 1) and self._surname(p, relaxed=p > k):
+                end = p + 1
+                # A second surname: 'gabriel garcía márquez'.
+                if (
+                    end < self.n
+                    and not self.taken[end]
+                    and not _POSSESSIVE.search(self.tokens[p])
+                    and self.keys[end] in self.lists.surnames
+                    and zipf(self.lowers[end]) < 4.0
+                ):
+                    end += 1
+                return end
+        return None
+
+    def _middle(self, i: int) -> bool:
+        if _POSSESSIVE.search(self.tokens[i]) or self.taken[i]:
+            return False
+        key = self.keys[i]
+        initial = len(key) == 1 and key.isalpha() and key not in {"a", "i"}
+        return initial or key in self.lists.first_names
+
+    def _surname(self, i: int, relaxed: bool = False) -> bool:
+        """Whether the word at ``i`` reads as a surname after a first name."""
+        key, lower = self.keys[i], self.lowers[i]
+        if not re.fullmatch(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*", key):
+            return False
+        if lower in STOPWORDS or key in _CALENDAR or key in EVERYDAY_ABBREVIATIONS:
+            return False
+        if key in self.lists.surnames and zipf(lower) < _SURNAME_MAX_ZIPF:
+            return True
+        if len(key) < 3 or _ENGLISH_SUFFIX.search(key):
+            return False
+        if key in self.lists.names or key in self.lists.ambiguous:
+            return False  # 'sarah docker' is not a person
+        if relaxed:  # after 'van', 'da', 'von': vinci, gogh, humboldt
+            return zipf(lower) < 4.0
+        if not self.english or key in NER_FALSE_FRIENDS:
+            return False  # in another language a rare English word is just a word
+        frequency = zipf(lower)
+        if frequency < _RARE_ZIPF:
+            # A rare word after a first name is a surname (torvalds, lovelace), but beside
+            # technical words it is more likely jargon ('sarah middleware config').
+            return not self.tech_words
+        # 'kevin durant', 'ryan dahl', but not 'graham cracker', 'bobby pins'.
+        return frequency < _PERSON_WORD_ZIPF and _international(lower)
+
+    def _lone_name(self, i: int) -> bool:
+        if not self._first_name(i):
+            return False
+        if _POSSESSIVE.search(self.tokens[i]):
+            return True  # "priya's budget"
+        return i > 0 and self.keys[i - 1] in _NAME_CUES
+
+    # -- NER -----------------------------------------------------------------------------
+
+    def ner(self, spans: Sequence[tuple[str, str]]) -> None:
+        for text, label in spans:
+            for part in _split_ner(text):
+                keys = [_key(w) for w in part]
+                start = _find(self.lowers, keys)
+                if start is None:
+                    continue
+                end = start + len(keys)
+                leftover = not self.free(start, end)
+                if (
+                    label == "PERSON"
+                    and len(keys) == 1
+                    and end < self.n
+                    and not self.taken[end]
+                    and (part[0][:1].isupper() or self._first_name(start))
+                    and self._surname(end)
+                ):
+                    end += 1  # 'Jacinda' -> 'Jacinda Ardern'
+                # The lowercase rest of 'C++ smart pointers' is not a name, whatever the label.
+                mixed = any(not w.islower() for w in part)
+                piece = start
+                for i in range(start, end + 1):
+                    if i == end or self.taken[i]:
+                        if i > piece:
+                            kept = self._ner_piece(piece, i, label, mixed, leftover)
+                            if kept is not None:
+                                self.claim(*kept)
+                        piece = i + 1
+
+    def _name_word(self, i: int, label: str) -> bool:
+        """A word that can be part of a lowercase name of this label."""
+        key = self.keys[i]
+        lists = self.lists
+        if key in _ROMAN or _VERSION.match(key):
+            return True  # 'henry viii'
+        if key in lists.first_names or key in lists.surnames:
+            return True
+        if label == "PERSON":
+            # An unknown first name or surname beside a known one: 'jimi hendrix'.
+            return _name_like(self.lowers[i])
+        return key in lists.name_words or zipf(self.lowers[i]) < _RARE_ZIPF
+
+    def _distinctive(self, i: int) -> bool:
+        """A word that names a place or person by itself: 'kyoto', 'tahoe', not 'beach'."""
+        key = self.keys[i]
+        lists = self.lists
+        return (
+            key in lists.places
+            or key in lists.first_names
+            or key in lists.surnames
+            or zipf(self.lowers[i]) < _RARE_ZIPF
+        )
+
+    def _rare(self, i: int) -> bool:
+        return zipf(self.lowers[i]) < _RARE_ZIPF
+
+    def _known_name(self, i: int) -> bool:
+        return self.keys[i] in self.lists.first_names or self.keys[i] in self.lists.surnames
+
+    def _ner_piece(
+        self, start: int, end: int, label: str, span_mixed: bool, leftover: bool
+    ) -> tuple[int, int] | None:
+        """The part of an NER span worth keeping, as token bounds, or None."""
+        words = self.tokens[start:end]
+        if not all(w.isascii() or script(w) == "latin" for w in words):
+            return None  # the English model reads other scripts as noise
+        if any(_code_identifier(w) for w in words):
+            return None  # useEffect, ModuleNotFoundError
+        trimmed = _trim(words, label)
+        if not trimmed:
+            return None
+        offset = words.index(trimmed[0])
+        start, end = start + offset, start + offset + len(trimmed)
+        keys = [_key(w) for w in trimmed]
+        if len(keys) == 1 and (
+            keys[0] in NER_FALSE_FRIENDS
+            or keys[0] in STOPWORDS
+            or keys[0] in EVERYDAY_ABBREVIATIONS
+        ):
+            return None
+        lowercase = all(w.islower() for w in trimmed)
+        # 'Barack Obama Memoir': the name was claimed, the rest is a word, not a name.
+        if (
+            label == "PERSON"
+            and leftover
+            and not lowercase
+            and not any(self._known_name(i) or self._rare(i) for i in range(start, end))
+        ):
+            return None
+        name_label = label in LOWERCASE_NAME_LABELS and not span_mixed
+        if lowercase and name_label:
+            # 'marie curie radium', 'zürich apartment': the model runs a name on into the
+            # next word; keep only the words that can be part of a name.
+            while start < end and not self._name_word(start, label):
+                start += 1
+            while end > start and not self._name_word(end - 1, label):
+                end -= 1
+            if start == end:
+                return None
+            if label != "PERSON" and not any(self._distinctive(i) for i in range(start, end)):
+                return None  # 'sandy beach': 'beach' is part of names, not one
+            if label == "PERSON":
+                # The small model calls most lowercase word pairs a PERSON ('enum class',
+                # 'hiragana katakana'): only a span with a known first name or surname is one.
+                # What is left of a span whose name was claimed ('radium') is no one, and a
+                # lone lowercase word rarely is ('jack up the car', 'jean jacket'): the name
+                # rules already took 'with priya' and "sarah's".
+                if end - start == 1:
+                    # "rumi's poetry": a rare word in a possessive is someone.
+                    rare = zipf(self.lowers[start]) < _RARE_ZIPF
+                    return (start, end) if rare and _POSSESSIVE.search(self.tokens[start]) else None
+                if leftover:
+                    return None
+                if not any(self._known_name(i) for i in range(start, end)):
+                    return None
+            return start, end
+        if lowercase and all(_common(k) for k in keys) and not _numbered_name(keys):
+            return None
+        return start, end
+
+    # -- shape ---------------------------------------------------------------------------
+
+    def shape(self) -> None:
+        tokens = self.tokens
+        i = 0
+        while i < self.n:
+            if not self.taken[i] and _structural(tokens[i], i):
+                j = i + 1
+                # 'San Francisco' is one name; 'MLB Playoffs' is an acronym and a word;
+                # "Tara's" ends a name.
+                while (
+                    j < self.n
+                    and not self.taken[j]
+                    and not _POSSESSIVE.search(tokens[j - 1])
+                    and _structural(tokens[j], j)
+                    and not _is_acronym(tokens[i])
+                    and not _is_acronym(tokens[j])
+                ):
+                    j += 1
+                self.claim(i, j)
+                i = j
+            else:
+                i += 1
+
+    # -- result --------------------------------------------------------------------------
+
+    def phrase(self, start: int, end: int) -> str:
+        """The name as written (h&m, o'brien), lowercased, possessives removed."""
+        out = [self.tokens[start]]
+        for i in range(start + 1, end):
+            gap = self.query[self.matches[i - 1].end() : self.matches[i].start()]
+            out.append(gap if _NAME_GAP.match(gap) and gap.strip() else " ")
+            out.append(self.tokens[i])
+        text = _POSSESSIVE_WORD.sub("", "".join(out).lower())
+        return normalise_entity(text)
+
+    def entities(self) -> tuple[str, ...]:
+        found: list[str] = []
+        for start, end in sorted(self.spans):
+            phrase = self.phrase(start, end)
+            if phrase and phrase not in found:
+                found.append(phrase)
+        return tuple(found)
 
 
-def _ner_piece(
-    tokens: list[str], start: int, end: int, label: str, span_mixed: bool = False
-) -> tuple[int, int] | None:
-    """The part of an NER span worth keeping, as token bounds, or None."""
-    words = tokens[start:end]
-    if not all(w.isascii() or script(w) == "latin" for w in words):
-        return None  # the English model reads other scripts as noise
-    trimmed = _trim(words, label)
-    if not trimmed:
-        return None
-    offset = words.index(trimmed[0])
-    start, end = start + offset, start + offset + len(trimmed)
-    keys = [_key(w) for w in trimmed]
-    if len(keys) == 1 and (keys[0] in NER_FALSE_FRIENDS or keys[0] in STOPWORDS):
-        return None
-    lowercase = all(w.islower() for w in trimmed)
-    name_label = label in LOWERCASE_NAME_LABELS and not span_mixed
-    if lowercase and not name_label and all(_common(k) for k in keys):
-        return None
-    return start, end
+def _numbered_name(keys: Sequence[str]) -> bool:
+    """'artemis ii', 'world war ii': a roman numeral makes a name of the words before it,
+    unless they are an ordinal noun ('part ii', 'type ii', 'stage iv')."""
+    return (
+        len(keys) >= 2
+        and keys[-1] in _ROMAN
+        and keys[-2] not in _ORDINAL_NOUNS
+        and keys[-2] not in STOPWORDS
+    )
+
+
+def combine(query: str, ner: Sequence[tuple[str, str]], english: bool = True) -> tuple[str, ...]:
+    q = _Query(query, english)
+    longest = q.lists.longest
+    q.gazetteer(range(longest, 1, -1))  # 1. multi-word names: 'new york times', 'lake tahoe'
+    q.people()  # 2. 'linus torvalds', 'guido van rossum', 'call with priya'
+    q.gazetteer([1])  # 3. one-word names: 'kyoto', 'kubernetes'
+    q.brands()  # 'dell xps 13'
+    q.ner(ner)  # 4. the model, trimmed and filtered
+    q.shape()  # 5. acronyms, CamelCase, technical punctuation
+    return q.entities()
 
 
 def _find(lowers: list[str], keys: list[str]) -> int | None:

@@ -13,6 +13,7 @@ from functools import lru_cache
 from itertools import pairwise
 from typing import Protocol, runtime_checkable
 
+from .retrieval.tokenize import stem
 from .text import STOPWORDS
 
 # Words that open queries in capitals without naming anything.
@@ -154,6 +155,9 @@ def mentions(line: str, entity: str) -> bool:
     # substring test that rules out most lines before the window search.
     if target in keyset or any(target + suffix in keyset for suffix in _SUFFIXES[1:]):
         return True
+    root = _root(target)
+    if root is not None and any(_root(key) == root for key in keys):
+        return True
     if target[:-1] not in squashed:
         return False
     width = len(_line_keys(entity)) + 1
@@ -168,34 +172,68 @@ def mentions(line: str, entity: str) -> bool:
     return False
 
 
-@lru_cache(maxsize=65536)
-def _line_forms(line: str) -> frozenset[str]:
-    """Every one- and two-token spelling in a line, with and without inflection, so that a
-    one-word term is found with one set lookup (what :func:`mentions` would say, faster)."""
+def _windows(line: str) -> set[str]:
+    """Every one- and two-token spelling in a line (``e mail`` gives ``e``, ``mail``, ``email``)."""
     keys = _line_keys(line)
-    forms: set[str] = set()
-    for window in (*keys, *(a + b for a, b in pairwise(keys))):
-        forms.add(window)
-        for suffix in _SUFFIXES[1:]:
-            if window.endswith(suffix):
-                forms.add(window[: -len(suffix)])
-        if window.endswith("ies"):
-            forms.add(window[:-3] + "y")
-    return frozenset(forms)
+    found = set(keys)
+    found.update(a + b for a, b in pairwise(keys))
+    return found
 
 
-@lru_cache(maxsize=65536)
-def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
-    """The terms (or entities) of ``terms`` that ``line`` mentions, as :func:`mentions` decides."""
-    forms = _line_forms(line)
-    found = set()
+_INFLECTIONS = _SUFFIXES[1:]
+
+
+def _in_windows(target: str, windows: set[str]) -> bool:
+    """What :func:`mentions` would say for a one- or two-token target, with set lookups
+    (all but the shared Porter stem, which the caller checks)."""
+    if target in windows:
+        return True
+    for suffix in _INFLECTIONS:
+        if target + suffix in windows:
+            return True
+    return target.endswith("y") and target[:-1] + "ies" in windows
+
+
+@lru_cache(maxsize=131072)
+def _root(key: str) -> str | None:
+    """The Porter stem of a plain word of five letters or more, else None.
+
+    QMD's BM25 index stems with Porter, so a lex line with 'calibration' finds notes about
+    'calibrate': the two words are one term to the search. Short words are left alone:
+    their stems collide too easily.
+    """
+    if len(key) < 5 or not key.isalpha() or not key.isascii():
+        return None
+    return stem(key)
+
+
+@lru_cache(maxsize=8192)
+def _term_keys(terms: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
+    """Each term with its squashed spelling when it has one or two tokens (what
+    :func:`_windows` holds), else None: longer names need the window search."""
+    found = []
     for term in terms:
         keys = _line_keys(term)
-        if len(keys) == 1:
-            if keys[0] in forms:
+        found.append((term, "".join(keys) if 0 < len(keys) <= 2 else None))
+    return tuple(found)
+
+
+def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
+    """The terms (or entities) of ``terms`` that ``line`` mentions, as :func:`mentions` decides."""
+    windows = _windows(line)
+    found = set()
+    roots: set[str | None] | None = None
+    for term, key in _term_keys(terms):
+        if key is None:
+            if mentions(line, term):
                 found.add(term)
-        elif mentions(line, term):
+        elif _in_windows(key, windows):
             found.add(term)
+        elif (root := _root(key)) is not None:
+            if roots is None:
+                roots = {_root(k) for k in _line_keys(line)}
+            if root in roots:
+                found.add(term)
     return frozenset(found)
 
 

@@ -10,7 +10,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from enum import Enum
-from functools import cached_property, lru_cache
+from functools import lru_cache
+from typing import NamedTuple
 
 from .checks import degenerate, plain_terms
 
@@ -46,58 +47,49 @@ class LineIssue(str, Enum):
 _DROPPING = frozenset({LineIssue.EMPTY, LineIssue.NO_QUERY_TERM, LineIssue.UNBALANCED_QUOTES})
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """One typed line of an expansion."""
 
+    # A named tuple, not a dataclass: GRPO builds millions of these and a frozen dataclass
+    # costs several times more to create.
     type: str
     text: str
     number: int  # 1-based line number in the cleaned output
     issues: tuple[LineIssue, ...] = ()
 
-    @cached_property
+    @property
     def dropped(self) -> bool:
         """True when QMD would discard the line before searching with it."""
         return not _DROPPING.isdisjoint(self.issues)
 
 
-@dataclass(frozen=True)
-class Expansion:
-    """A parsed expansion: typed lines in order plus what went wrong around them."""
+class Expansion(NamedTuple):
+    """A parsed expansion: typed lines in order plus what went wrong around them.
+
+    ``lex``, ``vec`` and ``hyde`` are the texts of the lines of each type that carry
+    content (degenerate ones do not); every dimension asks for them, so :func:`parse_expansion`
+    works them out once.
+    """
 
     lines: tuple[Line, ...]
     invalid: tuple[str, ...] = ()  # non-empty lines without a valid prefix
     has_think: bool = False
     template_leak: bool = False
+    lex: tuple[str, ...] = ()
+    vec: tuple[str, ...] = ()
+    hyde: tuple[str, ...] = ()
 
     def of_type(self, kind: str) -> tuple[str, ...]:
-        """Texts of the lines of one type that carry content (degenerate ones do not)."""
-        return self._texts.get(kind, ())
+        """Texts of the content-carrying lines of one type."""
+        if kind == "lex":
+            return self.lex
+        if kind == "vec":
+            return self.vec
+        return self.hyde if kind == "hyde" else ()
 
-    @cached_property
-    def _texts(self) -> dict[str, tuple[str, ...]]:
-        # Every dimension asks for these; work them out once per expansion.
-        texts: dict[str, list[str]] = {}
-        for line in self.lines:
-            if line.text and LineIssue.DEGENERATE not in line.issues:
-                texts.setdefault(line.type, []).append(line.text)
-        return {kind: tuple(found) for kind, found in texts.items()}
-
-    @cached_property
+    @property
     def degenerate(self) -> tuple[Line, ...]:
         return tuple(line for line in self.lines if LineIssue.DEGENERATE in line.issues)
-
-    @property
-    def lex(self) -> tuple[str, ...]:
-        return self.of_type("lex")
-
-    @property
-    def vec(self) -> tuple[str, ...]:
-        return self.of_type("vec")
-
-    @property
-    def hyde(self) -> tuple[str, ...]:
-        return self.of_type("hyde")
 
 
 @dataclass(frozen=True)
@@ -141,18 +133,8 @@ def has_query_term(text: str, terms: tuple[str, ...]) -> bool:
 MAX_PLAIN_TERMS = 6
 
 
-def _line_issues(kind: str, text: str, terms: tuple[str, ...]) -> tuple[LineIssue, ...]:
-    if not text:
-        return (LineIssue.EMPTY,)
-    issues = _text_issues(kind, text)
-    if not has_query_term(text, terms):
-        issues += (LineIssue.NO_QUERY_TERM,)
-    return issues
-
-
-@lru_cache(maxsize=65536)
 def _text_issues(kind: str, text: str) -> tuple[LineIssue, ...]:
-    """The issues that do not depend on the query (cached: completions share lines)."""
+    """The issues that do not depend on the query."""
     issues: list[LineIssue] = []
     if degenerate(text, kind):
         issues.append(LineIssue.DEGENERATE)
@@ -175,8 +157,10 @@ def clean_output(text: str) -> tuple[str, bool]:
 
     Returns the cleaned text and whether a ``<think>`` block was present.
     """
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    text = _END_MARKER.sub("", text)
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "<|" in text:  # the marker regex is slow to fail on long text; most has no marker
+        text = _END_MARKER.sub("", text)
     has_think = "<think>" in text
     if has_think:
         text = _THINK_BLOCK.sub("", text)
@@ -187,31 +171,88 @@ def clean_output(text: str) -> tuple[str, bool]:
     return text, has_think
 
 
+_ROLE, _UNTYPED = "role", ""
+
+
+@lru_cache(maxsize=65536)
+def _read_line(stripped: str) -> tuple[str, str, int]:
+    """(type, content, issue-set number) of one non-empty line, or (_ROLE or _UNTYPED, line, 0).
+
+    Cached by line: completions of one prompt share many lines. The result holds only
+    strings and an int, so the garbage collector need not keep tracking the cache.
+    """
+    if stripped.lower() in _ROLE_LINES:
+        return _ROLE, stripped, 0
+    match = _TYPED_LINE.match(stripped)
+    if match is None:
+        return _UNTYPED, stripped, 0
+    kind = match.group(1).lower()
+    content = match.group(2).strip()
+    issues = _text_issues(kind, content) if content else (LineIssue.EMPTY,)
+    return kind, content, _issue_set_number(issues)
+
+
+_ISSUE_SETS: list[tuple[LineIssue, ...]] = [()]
+_ISSUE_SET_NUMBERS: dict[tuple[LineIssue, ...], int] = {(): 0}
+
+
+def _issue_set_number(issues: tuple[LineIssue, ...]) -> int:
+    number = _ISSUE_SET_NUMBERS.get(issues)
+    if number is None:
+        number = _ISSUE_SET_NUMBERS[issues] = len(_ISSUE_SETS)
+        _ISSUE_SETS.append(issues)
+    return number
+
+
 def parse_expansion(text: str, query: str | Query = "") -> Expansion:
     """Parse model output into typed lines, judged against ``query`` for QMD validity."""
     if not isinstance(query, Query):
         query = split_only_mode(query)
-    terms = query.terms
+    return parse_with_terms(text, query.terms)
+
+
+def parse_with_terms(text: str, terms: tuple[str, ...]) -> Expansion:
+    """:func:`parse_expansion` for a query already reduced to its QMD terms."""
+    # QMD drops lines that share no term with the query: one C-level scan per line.
+    search = _term_pattern(terms).search if terms else None
     cleaned, has_think = clean_output(text)
-    leak = any(token in cleaned for token in TEMPLATE_TOKENS)
+    leak = "<|" in cleaned and any(token in cleaned for token in TEMPLATE_TOKENS)
     lines: list[Line] = []
     invalid: list[str] = []
+    texts: dict[str, list[str]] = {"lex": [], "vec": [], "hyde": []}
     for number, raw in enumerate(cleaned.split("\n"), start=1):
         stripped = raw.strip()
         if not stripped:
             continue
-        if stripped.lower() in _ROLE_LINES:
-            leak = True
-            invalid.append(stripped)
+        kind, content, issue_set = _read_line(stripped)
+        if kind is _ROLE or kind is _UNTYPED:
+            leak = leak or kind is _ROLE
+            invalid.append(content)
             continue
-        match = _TYPED_LINE.match(stripped)
-        if match is None:
-            invalid.append(stripped)
-            continue
-        kind = match.group(1).lower()
-        content = match.group(2).strip()
-        lines.append(Line(kind, content, number, _line_issues(kind, content, terms)))
-    return Expansion(tuple(lines), tuple(invalid), has_think, leak)
+        issues = _ISSUE_SETS[issue_set]
+        if search is not None and content and search(content.lower()) is None:
+            issues = (*issues, _NO_TERM)
+        lines.append(Line(kind, content, number, issues))
+        if content and LineIssue.DEGENERATE not in issues:
+            texts[kind].append(content)
+    return Expansion(
+        tuple(lines),
+        tuple(invalid),
+        has_think,
+        leak,
+        tuple(texts["lex"]),
+        tuple(texts["vec"]),
+        tuple(texts["hyde"]),
+    )
+
+
+_NO_TERM = LineIssue.NO_QUERY_TERM
+
+
+@lru_cache(maxsize=4096)
+def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
+    """One regex for 'contains any of the terms': a single C-level scan per line."""
+    return re.compile("|".join(re.escape(term) for term in terms))
 
 
 def expansion_from_pairs(pairs: list[list[str]] | list[tuple[str, str]]) -> str:

@@ -21,7 +21,8 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from rapidfuzz import fuzz
@@ -30,7 +31,7 @@ from . import checks
 from .entities import mentioned_terms
 from .expansion import Expansion, Line, LineIssue
 from .lexicon import zipf
-from .text import STOPWORDS, content_set, normalise, words
+from .text import STOPWORDS, content_set, content_words, normalise, words
 
 MAX_POINTS = {
     "format": 30,
@@ -87,9 +88,18 @@ class QueryInfo:
     entities: tuple[str, ...]
     language: str | None
     weights: tuple[tuple[str, float], ...] = ()  # key terms with their rarity
+    total_weight: float = 0.0  # their sum
+    asked: frozenset[str] = frozenset()  # every word of the query text
     vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
+    # What the rubric learnt about each line against this query. GRPO scores many completions
+    # of one prompt and they share lines, so each (query, line) fact is worked out once.
+    memo: dict[str, LineFacts] = field(default_factory=dict, compare=False, repr=False)
+    problems: dict[tuple[str, str], tuple[str, ...]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
+@lru_cache(maxsize=65536)
 def quote(text: str, width: int = 40) -> str:
     text = " ".join(text.split())
     return repr(text if len(text) <= width else text[: width - 3] + "...")
@@ -106,39 +116,95 @@ def echoes(line: str, query: str) -> bool:
 
 def near_echo(line: str, query: str) -> bool:
     """The query's words reshuffled (or barely respelled), with nothing new added."""
-    own = content_set(line)
-    if own and own <= content_set(query):
+    own = content_words(line)
+    if own and content_set(query).issuperset(own):
         return True
-    return bool(query) and fuzz.token_sort_ratio(normalise(line), normalise(query)) >= 95
+    return bool(query) and _similar(normalise(line), normalise(query), 95)
 
 
+def _similar(a: str, b: str, threshold: int) -> bool:
+    """rapidfuzz's token-sort ratio reaches ``threshold``.
+
+    The ratio is 2 * matches / (len(a) + len(b)) on the sorted tokens, which have the lengths
+    of ``a`` and ``b``, so strings of very different lengths are ruled out without it.
+    """
+    short, long = sorted((len(a), len(b)))
+    if 2 * short * 100 < threshold * (short + long):
+        return False
+    return fuzz.token_sort_ratio(a, b) >= threshold
+
+
+@lru_cache(maxsize=65536)
 def near_duplicate(a: str, b: str, min_distance: int) -> bool:
     a, b = normalise(a), normalise(b)
     if a == b or a in b or b in a:
         return True
-    if len(set(a.split()) ^ set(b.split())) < min_distance:
+    if len(set(a.split()).symmetric_difference(b.split())) < min_distance:
         return True
-    return fuzz.token_sort_ratio(a, b) >= 90
+    return _similar(a, b, 90)
 
 
-def mentioned(line: str, q: QueryInfo) -> frozenset[str]:
-    """The query's key terms and entities that ``line`` mentions (computed once per line:
-    several dimensions ask)."""
-    return mentioned_terms(line, q.vocabulary)
+# What the rubric asks about a line against a query, as bit flags.
+KEEPS_KEY = 1  # mentions a key term (or the query has none)
+KEEPS_DISCRIMINATING = 2  # mentions a discriminating term (or the query has none)
+NAMES_ENTITY = 4
+ECHO = 8  # is the query, give or take a few characters
+NEAR_ECHO = 16  # is the query's words reshuffled or barely respelled
+MEMO_SIZE = 4096
+
+# (flags, mentioned terms). A plain tuple of atomic values on purpose: the garbage collector
+# stops tracking those, and a GRPO run keeps hundreds of thousands of them in the memo.
+LineFacts = tuple[int, tuple[str, ...]]
 
 
-def keeps_term(line: str, terms: frozenset[str], q: QueryInfo) -> bool:
-    return not terms or bool(mentioned(line, q) & terms)
+def facts(line: str, q: QueryInfo) -> LineFacts:
+    """Flags and mentioned terms of ``line`` against ``q``, worked out once per pair."""
+    found = q.memo.get(line)
+    if found is None:
+        if len(q.memo) >= MEMO_SIZE:
+            q.memo.clear()
+        found = q.memo[line] = _facts(line, q)
+    return found
+
+
+def _facts(line: str, q: QueryInfo) -> LineFacts:
+    found = mentioned_terms(line, q.vocabulary)
+    flags = 0
+    if not q.key_terms or not found.isdisjoint(q.key_terms):
+        flags |= KEEPS_KEY
+    if not q.discriminating or not found.isdisjoint(q.discriminating):
+        flags |= KEEPS_DISCRIMINATING
+    if not found.isdisjoint(q.entities):
+        flags |= NAMES_ENTITY
+    if echoes(line, q.text):
+        flags |= ECHO
+    elif near_echo(line, q.text):
+        flags |= NEAR_ECHO
+    return flags, tuple(t for t in q.vocabulary if t in found)
+
+
+def flags(line: str, q: QueryInfo) -> int:
+    return facts(line, q)[0]
+
+
+def mentioned(line: str, q: QueryInfo) -> tuple[str, ...]:
+    """The query's key terms and entities that ``line`` mentions."""
+    return facts(line, q)[1]
 
 
 def names_entity(line: str, q: QueryInfo) -> bool:
-    return not mentioned(line, q).isdisjoint(q.entities)
+    return bool(facts(line, q)[0] & NAMES_ENTITY)
+
+
+def restates(line: str, q: QueryInfo) -> bool:
+    """The line is the query again, word for word or reshuffled."""
+    return bool(facts(line, q)[0] & (ECHO | NEAR_ECHO))
 
 
 def anchored(line: str, q: QueryInfo) -> bool:
     """A lex line without the entity can still be pinned to the topic by a rare query term
     ('jsonb gin index' for 'postgresql jsonb index'); 'racing team founders' is not."""
-    return any(zipf(t) < 3.0 for t in mentioned(line, q) & q.discriminating)
+    return any(zipf(t) < 3.0 for t in mentioned(line, q) if t in q.discriminating)
 
 
 def is_generic_lex(line: str) -> bool:
@@ -163,25 +229,49 @@ def repetition_excess(text: str, ignore: frozenset[str] = frozenset()) -> int:
 
     The query's own words are ignored: a passage about React may say React three times.
     """
-    counts = Counter(
-        w for w in words(text) if len(w) > 2 and w not in STOPWORDS and w not in ignore
-    )
-    return sum(c - 2 for c in counts.values() if c >= 3)
+    return sum(c - 2 for w, c in _frequent_words(text) if w not in ignore)
+
+
+@lru_cache(maxsize=16384)
+def _frequent_words(text: str) -> tuple[tuple[str, int], ...]:
+    counts = Counter(w for w in words(text) if len(w) > 2 and w not in STOPWORDS)
+    return tuple((w, c) for w, c in counts.items() if c >= 3)
 
 
 def new_fillers(line: str, q: QueryInfo) -> tuple[str, ...]:
     """Filler in a line that the user did not ask for."""
+    found = checks.fillers_in(line)
+    if not found:
+        return found
     asked = f" {' '.join(words(q.text))} "
-    return tuple(f for f in checks.fillers_in(line) if f" {f} " not in asked)
+    return tuple(f for f in found if f" {f} " not in asked)
 
 
-def lex_problems(line: str, q: QueryInfo) -> list[str]:
+KEEPS_NONE = "keeps none of the query's discriminating terms"
+
+
+def _problems(kind: str, line: str, q: QueryInfo) -> tuple[str, ...]:
+    key = (kind, line)
+    found = q.problems.get(key)
+    if found is None:
+        if len(q.problems) >= MEMO_SIZE:
+            q.problems.clear()
+        found = tuple(_lex_problems(line, q) if kind == "lex" else _hyde_problems(line, q))
+        q.problems[key] = found
+    return found
+
+
+def lex_problems(line: str, q: QueryInfo) -> tuple[str, ...]:
     """What makes a lex line a weak keyword query, as short phrases."""
+    return _problems("lex", line, q)
+
+
+def _lex_problems(line: str, q: QueryInfo) -> list[str]:
     problems = []
     if checks.ends_on_function_word(line):
         problems.append("is cut off (ends on a function word)")
-    if not keeps_term(line, q.discriminating, q) and not names_entity(line, q):
-        problems.append("keeps none of the query's discriminating terms")
+    if not flags(line, q) & (KEEPS_DISCRIMINATING | NAMES_ENTITY):
+        problems.append(KEEPS_NONE)
     fillers = new_fillers(line, q)
     if fillers:
         problems.append(f"pads with filler ({', '.join(fillers)})")
@@ -190,30 +280,36 @@ def lex_problems(line: str, q: QueryInfo) -> list[str]:
 
 def key_coverage(lines: tuple[str, ...], q: QueryInfo) -> float:
     """Share of the query's key terms, weighted by rarity, that some line mentions."""
-    total = sum(w for _, w in q.weights)
-    found = frozenset().union(*(mentioned(line, q) for line in lines))
-    covered = sum(w for t, w in q.weights if t in found)
-    return covered / total if total else 1.0
+    if not q.total_weight:
+        return 1.0
+    found = {t for line in lines for t in mentioned(line, q)}
+    return sum([w for t, w in q.weights if t in found]) / q.total_weight
 
 
 # What each hyde problem does: boilerplate and off-topic passages pull vector search anywhere,
 # so their shape earns nothing; a passage that is on topic but vague only loses its topic point.
-BOILERPLATE, OFF_TOPIC, UNNAMED, VAGUE, TRUNCATED = (
+BOILERPLATE, OFF_TOPIC, UNNAMED, VAGUE, TRUNCATED, GENERIC = (
     "opens with boilerplate",
     "is off topic (no entity and few key terms of the query)",
     "never names the query's entities",
     "misses most of the query's key terms",
     "stops mid-sentence",
+    "says nothing specific (no number, name or uncommon word beyond the query's)",
 )
 
 
-def hyde_problems(passage: str, q: QueryInfo) -> list[str]:
+def hyde_problems(passage: str, q: QueryInfo) -> tuple[str, ...]:
+    return _problems("hyde", passage, q)
+
+
+def _hyde_problems(passage: str, q: QueryInfo) -> list[str]:
     problems = []
     if checks.boilerplate_opening(passage):
         problems.append(BOILERPLATE)
-    unnamed = bool(q.entities) and not names_entity(passage, q)
+    found = flags(passage, q)
+    unnamed = bool(q.entities) and not found & NAMES_ENTITY
     vague = len(q.discriminating) >= 2 and key_coverage((passage,), q) < 0.5
-    if not q.entities and not keeps_term(passage, q.key_terms, q):
+    if not q.entities and not found & KEEPS_KEY:
         vague = unnamed = True
     if unnamed and vague:
         problems.append(OFF_TOPIC)
@@ -223,10 +319,17 @@ def hyde_problems(passage: str, q: QueryInfo) -> list[str]:
         problems.append(VAGUE)
     if checks.hyde_truncated(passage):
         problems.append(TRUNCATED)
+    # A passage that talks about its subject ('many options', 'detailed information') and
+    # states nothing specific could be written without knowing the answer: it gives vector
+    # search nothing the query did not already say.
+    if checks.talks_around(passage) and not any(
+        w not in q.asked for w in checks.specific_words(passage, q.language)
+    ):
+        problems.append(GENERIC)
     return problems
 
 
-def hyde_penalty(problems: list[str]) -> tuple[float, float]:
+def hyde_penalty(problems: tuple[str, ...]) -> tuple[float, float]:
     """(points off, cap) for a passage's problems, out of the 20 hyde points."""
     cap = 20.0
     off = 0.0
@@ -235,7 +338,7 @@ def hyde_penalty(problems: list[str]) -> tuple[float, float]:
             cap = min(cap, 2.0)
         elif problem == OFF_TOPIC:
             cap = min(cap, 5.0)
-        elif problem in (UNNAMED, VAGUE):
+        elif problem in (UNNAMED, VAGUE, GENERIC):
             off += 5
         elif problem == TRUNCATED:
             off += 3
@@ -243,6 +346,8 @@ def hyde_penalty(problems: list[str]) -> tuple[float, float]:
 
 
 def drift_notes(exp: Expansion, q: QueryInfo) -> Deductions:
+    if q.language in (None, "en"):
+        return []  # checks.drifted never fires for these
     return [
         f"{line.type} line is not in the query's language: {quote(line.text)}."
         for line in exp.lines
@@ -253,7 +358,12 @@ def drift_notes(exp: Expansion, q: QueryInfo) -> Deductions:
 def validity(exp: Expansion, kinds: tuple[str, ...]) -> Result:
     """Points off the 10 'no invalid line' points for lines QMD cannot use."""
     points, notes = 10.0, []
+    counts = dict.fromkeys(kinds, 0)
     for line in exp.lines:
+        if line.text and line.type in counts:
+            counts[line.type] += 1
+        if not line.issues:
+            continue
         if LineIssue.DEGENERATE in line.issues:
             points -= 5
             notes.append(f"Degenerate {line.type} line: {quote(line.text)}.")
@@ -261,8 +371,8 @@ def validity(exp: Expansion, kinds: tuple[str, ...]) -> Result:
         for issue in line.issues:
             points -= 3
             notes.append(f"{line.type.capitalize()} line {UNUSABLE[issue]}: {quote(line.text)}.")
-    for kind in kinds:
-        extra = sum(1 for line in exp.lines if line.type == kind and line.text) - MAX_PER_TYPE
+    for kind, count in counts.items():
+        extra = count - MAX_PER_TYPE
         if extra > 0:
             points -= 3 * extra
             notes.append(f"{extra + MAX_PER_TYPE} {kind} lines; at most {MAX_PER_TYPE} are used.")
@@ -322,17 +432,18 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
         notes += more
     echo = 5.0
     for line in lex:
-        if echoes(line, q.text):
+        said = flags(line, q)
+        if said & ECHO:
             echo -= 10
             notes.append(f"Lex line only repeats the query: {quote(line)}.")
-        elif near_echo(line, q.text):
+        elif said & NEAR_ECHO:
             echo -= 2
             notes.append(f"Lex line reshuffles the query's words: {quote(line)}.")
         elif stuffed := checks.repeated_words(line, q.text):
             echo -= 3
             notes.append(f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing.")
     for line in vec:
-        if echoes(line, q.text) or near_echo(line, q.text):
+        if restates(line, q):
             echo -= 3
             notes.append(f"Vec line only repeats the query: {quote(line)}.")
     points += max(-10.0, echo)
@@ -375,7 +486,7 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
             notes.append("Lex lines are longer than vec lines on average.")
     if vec:
         if all(natural_language(v) for v in vec):
-            if any(echoes(v, q.text) or near_echo(v, q.text) for v in vec):
+            if any(restates(v, q) for v in vec):
                 points += 2
                 notes.append("A vec line restates the query instead of rephrasing it.")
             else:
@@ -390,7 +501,7 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
         on_key = 0
         for line in lex:
             problems = lex_problems(line, q)
-            if not any(p.startswith("keeps none") for p in problems):
+            if KEEPS_NONE not in problems:
                 on_key += 1
             points -= 3 * len(problems)
             notes += [f"Lex line {p}: {quote(line)}." for p in problems]
@@ -471,7 +582,7 @@ def only_diversity(exp: Expansion, q: QueryInfo) -> Result:
                     notes.append(f"Two {q.only} lines say nearly the same: {quote(a)}.")
         points += max(0.0, budget)
     for line in items:
-        if echoes(line, q.text):
+        if flags(line, q) & ECHO:
             points -= 5
             notes.append(f"{q.only} line only repeats the query: {quote(line)}.")
         elif q.only == "lex" and (stuffed := checks.repeated_words(line, q.text)):
@@ -485,7 +596,7 @@ def only_quality(exp: Expansion, q: QueryInfo) -> Result:
     points, notes = 10.0, []
     if q.only == "lex":
         problems = {line: lex_problems(line, q) for line in items}
-        if not any(any(p.startswith("keeps none") for p in ps) for ps in problems.values()):
+        if not any(KEEPS_NONE in ps for ps in problems.values()):
             points += 5
         for line, ps in problems.items():
             points -= 3 * len(ps)
@@ -572,7 +683,7 @@ def retrieval_notes(result: Any) -> Deductions:
 
 def only_query_words(line: str, q: QueryInfo) -> bool:
     """Nothing in the line but the query's own words (and function words)."""
-    return echoes(line, q.text) or set(words(line)) <= q.key_terms | STOPWORDS
+    return bool(flags(line, q) & ECHO) or set(words(line)) <= q.key_terms | STOPWORDS
 
 
 def off_topic(exp: Expansion, q: QueryInfo) -> bool:
@@ -583,11 +694,11 @@ def off_topic(exp: Expansion, q: QueryInfo) -> bool:
     if not q.key_terms or checks.script(q.text) not in ("latin", None):
         return False
     texts = [line.text for line in exp.lines if line.text]
-    return not any(keeps_term(t, q.key_terms, q) or names_entity(t, q) for t in texts)
+    return not any(flags(text, q) & (KEEPS_KEY | NAMES_ENTITY) for text in texts)
 
 
 def lex_echo_count(exp: Expansion, q: QueryInfo) -> int:
-    return sum(echoes(line, q.text) for line in exp.lex)
+    return sum(bool(flags(line, q) & ECHO) for line in exp.lex)
 
 
 def hard_failure(exp: Expansion, q: QueryInfo) -> str | None:

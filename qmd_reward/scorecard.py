@@ -19,7 +19,12 @@ def rating_for(score: float) -> str:
     return FAILED
 
 
-@dataclass(frozen=True)
+# Shared by every card without extras: a fresh proxy per card is one more object for the
+# garbage collector to track, and GRPO makes millions of cards.
+NO_EXTRAS: MappingProxyType[str, Any] = MappingProxyType({})
+
+
+@dataclass(frozen=True, slots=True)
 class ScoreCard:
     """Score in [0, 1], its rating, the points per dimension and why points were lost."""
 
@@ -30,7 +35,7 @@ class ScoreCard:
     entities: tuple[str, ...]
     max_points: float
     only_mode: str | None = None
-    extras: MappingProxyType[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    extras: MappingProxyType[str, Any] = field(default_factory=lambda: NO_EXTRAS)
 
     @property
     def total(self) -> float:

@@ -8,13 +8,13 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Union
 
 from . import rubric
-from .checks import language
+from .checks import function_word, language
 from .entities import EntityDetector, default_detector
-from .expansion import parse_expansion, split_only_mode
+from .expansion import LineIssue, parse_with_terms, split_only_mode
 from .lexicon import rarity
 from .rubric import QueryInfo
-from .scorecard import FAILED, ScoreCard, rating_for
-from .text import content_words
+from .scorecard import FAILED, NO_EXTRAS, ScoreCard, rating_for
+from .text import content_words, words
 
 if TYPE_CHECKING:
     from .retrieval import RetrievalJudge
@@ -87,7 +87,8 @@ class Scorer:
         parts = [split_only_mode(q) for q in todo]
         found = self.entity_detector.detect_many([p.text for p in parts])
         for raw, part, entities in zip(todo, parts, found):
-            key_terms = frozenset(content_words(part.text))
+            lang = language(part.text)
+            key_terms = frozenset(w for w in content_words(part.text) if not function_word(w, lang))
             self._queries.put(
                 raw,
                 QueryInfo(
@@ -98,8 +99,10 @@ class Scorer:
                     key_terms=key_terms,
                     discriminating=discriminating_terms(key_terms),
                     entities=tuple(entities),
-                    language=language(part.text),
+                    language=lang,
                     weights=tuple(sorted((t, rarity(t)) for t in key_terms)),
+                    total_weight=sum(rarity(t) for t in key_terms),
+                    asked=frozenset(words(part.text)),
                     vocabulary=tuple(sorted(key_terms | set(entities))),
                 ),
             )
@@ -119,10 +122,11 @@ class Scorer:
             )
         relevant_key = _relevant_key(relevant) if self.retrieval is not None else None
         key = (query, expansion, relevant_key)
-        card = self._cards.get(key)
-        if card is None:
-            card = self._score(self.analyse(query), expansion, relevant_key)
-            self._cards.put(key, card)
+        kept = self._cards.get(key)
+        if kept is not None:
+            return _thaw(kept)
+        card = self._score(self.analyse(query), expansion, relevant_key)
+        self._cards.put(key, _freeze(card))
         return card
 
     def score_batch(self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]):
@@ -138,7 +142,7 @@ class Scorer:
         return result if result.judged else None
 
     def _score(self, q: QueryInfo, text: str, relevant: tuple | None = None) -> ScoreCard:
-        exp = parse_expansion(text, query=q.text)
+        exp = parse_with_terms(text, q.terms)
         dimensions_spec = rubric.ONLY_DIMENSIONS if q.only else rubric.FULL_DIMENSIONS
         failure = rubric.hard_failure(exp, q)
         if failure is not None:
@@ -171,16 +175,22 @@ class Scorer:
                 "ndcg_before": found.ndcg_before,
                 "ndcg_after": found.ndcg_after,
             }
-        max_points = float(sum(rubric.MAX_POINTS[n] for n in dims))
+        max_points = float(sum([rubric.MAX_POINTS[n] for n in dims]))
         score = min(1.0, max(0.0, sum(dims.values()) / max_points))
-        bad = len(exp.degenerate)
+        bad = kept = written = 0
+        for line in exp.lines:
+            if line.text:
+                written += 1
+                if LineIssue.DEGENERATE in line.issues:
+                    bad += 1
+                if not line.dropped:
+                    kept += 1
         if bad:
-            mostly = 2 * bad >= sum(1 for line in exp.lines if line.text)
+            mostly = 2 * bad >= written
             cap = DEGENERATE_CAP if mostly else BABBLE_CAP
             if score > cap:
                 score = cap
                 notes.insert(0, f"Score capped at {cap}: {bad} line(s) are degenerate text.")
-        kept = [line for line in exp.lines if line.text and not line.dropped]
         if not kept and score > DEGENERATE_CAP:
             # QMD would discard every line and search with the raw query alone.
             score = DEGENERATE_CAP
@@ -205,8 +215,37 @@ class Scorer:
             entities=q.entities,
             max_points=max_points,
             only_mode=q.only,
-            extras=MappingProxyType(extras),
+            extras=MappingProxyType(extras) if extras else NO_EXTRAS,
         )
+
+
+def _freeze(card: ScoreCard) -> tuple:
+    """A card as a tuple of plain values. The garbage collector stops tracking such tuples;
+    a cache of live cards would be traversed again and again during a long GRPO run."""
+    return (
+        card.score,
+        card.rating,
+        tuple(card.dimensions.items()),
+        card.deductions,
+        card.entities,
+        card.max_points,
+        card.only_mode,
+        tuple(card.extras.items()),
+    )
+
+
+def _thaw(kept: tuple) -> ScoreCard:
+    score, rating, dims, deductions, entities, max_points, only_mode, extras = kept
+    return ScoreCard(
+        score=score,
+        rating=rating,
+        dimensions=MappingProxyType(dict(dims)),
+        deductions=deductions,
+        entities=entities,
+        max_points=max_points,
+        only_mode=only_mode,
+        extras=MappingProxyType(dict(extras)) if extras else NO_EXTRAS,
+    )
 
 
 def _relevant_key(relevant: Relevant) -> tuple | None:
