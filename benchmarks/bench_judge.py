@@ -171,9 +171,9 @@ def main() -> None:
     show = "--show-misses" in sys.argv
     pairwise(scorer, show, "pairs.jsonl")  # in-sample: the rules were tuned on it
     pairwise(scorer, show, "holdout.jsonl")  # written blind; see the README for its use
-    pairwise(scorer, show, "holdout2.jsonl")  # written blind, never used for tuning
+    pairwise(scorer, show, "holdout2.jsonl")  # written blind; see the README for its use
     entities(scorer, show, "entities.jsonl")  # in-sample
-    entities(scorer, show, "entities_holdout.jsonl")  # written blind, never used for tuning
+    entities(scorer, show, "entities_holdout.jsonl")  # written blind; never tuned on
     broken(scorer)
     speed(anchor())
 

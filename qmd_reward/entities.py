@@ -208,13 +208,16 @@ def _root(key: str) -> str | None:
 
 
 @lru_cache(maxsize=8192)
-def _term_keys(terms: tuple[str, ...]) -> tuple[tuple[str, str | None], ...]:
-    """Each term with its squashed spelling when it has one or two tokens (what
-    :func:`_windows` holds), else None: longer names need the window search."""
+def _term_keys(terms: tuple[str, ...]) -> tuple[tuple[str, str | None, int], ...]:
+    """Each term with its squashed spelling and token count when it has one or two tokens
+    (what :func:`_windows` holds), else (term, None, 0): longer names need the window search."""
     found = []
     for term in terms:
         keys = _line_keys(term)
-        found.append((term, "".join(keys) if 0 < len(keys) <= 2 else None))
+        if 0 < len(keys) <= 2:
+            found.append((term, "".join(keys), len(keys)))
+        else:
+            found.append((term, None, 0))
     return tuple(found)
 
 
@@ -223,13 +226,25 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
     windows = _windows(line)
     found = set()
     roots: set[str | None] | None = None
-    for term, key in _term_keys(terms):
+    triples: set[str] | None = None
+    for term, key, width in _term_keys(terms):
         if key is None:
             if mentions(line, term):
                 found.add(term)
-        elif _in_windows(key, windows):
+            continue
+        if _in_windows(key, windows):
             found.add(term)
-        elif (root := _root(key)) is not None:
+            continue
+        if width == 2:
+            # mentions() lets a two-token name span three tokens ('git hub actions').
+            if triples is None:
+                keys = _line_keys(line)
+                triples = {a + b + c for a, b, c in zip(keys, keys[1:], keys[2:])}
+            if _in_windows(key, triples):
+                found.add(term)
+                continue
+        root = _root(key)
+        if root is not None:
             if roots is None:
                 roots = {_root(k) for k in _line_keys(line)}
             if root in roots:

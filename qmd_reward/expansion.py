@@ -232,7 +232,7 @@ def parse_with_terms(text: str, terms: tuple[str, ...]) -> Expansion:
         issues = _ISSUE_SETS[issue_set]
         if search is not None and content and search(content.lower()) is None:
             issues = (*issues, _NO_TERM)
-        lines.append(Line(kind, content, number, issues))
+        lines.append(_new_tuple(Line, (kind, content, number, issues)))
         if content and LineIssue.DEGENERATE not in issues:
             texts[kind].append(content)
     return Expansion(
@@ -247,6 +247,8 @@ def parse_with_terms(text: str, terms: tuple[str, ...]) -> Expansion:
 
 
 _NO_TERM = LineIssue.NO_QUERY_TERM
+# Builds a Line without the named tuple's Python-level __new__: parsing makes millions.
+_new_tuple = tuple.__new__
 
 
 @lru_cache(maxsize=4096)
