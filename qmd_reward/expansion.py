@@ -123,10 +123,8 @@ def qmd_query_terms(query: str) -> tuple[str, ...]:
 
 
 def has_query_term(text: str, terms: tuple[str, ...]) -> bool:
-    if not terms:
-        return True
-    lower = text.lower()
-    return any(term in lower for term in terms)
+    """Whether QMD keeps ``text``: it contains one of the query's terms (or there are none)."""
+    return not terms or _term_pattern(terms).search(text.lower()) is not None
 
 
 # An AND of more plain terms than this rarely matches any note.

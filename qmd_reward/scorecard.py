@@ -45,6 +45,34 @@ class ScoreCard:
     def main_deduction(self) -> str:
         return self.deductions[0] if self.deductions else ""
 
+    def as_tuple(self) -> tuple:
+        """The card as nested tuples of plain values (what the scorer's cache keeps)."""
+        return (
+            self.score,
+            self.rating,
+            tuple(self.dimensions.items()),
+            self.deductions,
+            self.entities,
+            self.max_points,
+            self.only_mode,
+            tuple(self.extras.items()),
+        )
+
+    @classmethod
+    def from_tuple(cls, values: tuple) -> ScoreCard:
+        """The card :meth:`as_tuple` gave."""
+        score, rating, dims, deductions, entities, max_points, only_mode, extras = values
+        return cls(
+            score=score,
+            rating=rating,
+            dimensions=MappingProxyType(dict(dims)),
+            deductions=deductions,
+            entities=entities,
+            max_points=max_points,
+            only_mode=only_mode,
+            extras=MappingProxyType(dict(extras)) if extras else NO_EXTRAS,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "score": self.score,

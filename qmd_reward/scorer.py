@@ -89,6 +89,7 @@ class Scorer:
         for raw, part, entities in zip(todo, parts, found):
             lang = language(part.text)
             key_terms = frozenset(w for w in content_words(part.text) if not function_word(w, lang))
+            weights = tuple(sorted((t, rarity(t)) for t in key_terms))
             self._queries.put(
                 raw,
                 QueryInfo(
@@ -100,8 +101,8 @@ class Scorer:
                     discriminating=discriminating_terms(key_terms),
                     entities=tuple(entities),
                     language=lang,
-                    weights=tuple(sorted((t, rarity(t)) for t in key_terms)),
-                    total_weight=sum(rarity(t) for t in key_terms),
+                    weights=weights,
+                    total_weight=sum(w for _, w in weights),
                     asked=frozenset(words(part.text)),
                     vocabulary=tuple(sorted(key_terms | set(entities))),
                 ),
@@ -124,9 +125,11 @@ class Scorer:
         key = (query, expansion, relevant_key)
         kept = self._cards.get(key)
         if kept is not None:
-            return _thaw(kept)
+            return ScoreCard.from_tuple(kept)
         card = self._score(self.analyse(query), expansion, relevant_key)
-        self._cards.put(key, _freeze(card))
+        # Kept as plain values: the garbage collector stops tracking those, while a cache of
+        # live cards would be traversed again and again during a long GRPO run.
+        self._cards.put(key, card.as_tuple())
         return card
 
     def score_batch(self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]):
@@ -217,35 +220,6 @@ class Scorer:
             only_mode=q.only,
             extras=MappingProxyType(extras) if extras else NO_EXTRAS,
         )
-
-
-def _freeze(card: ScoreCard) -> tuple:
-    """A card as a tuple of plain values. The garbage collector stops tracking such tuples;
-    a cache of live cards would be traversed again and again during a long GRPO run."""
-    return (
-        card.score,
-        card.rating,
-        tuple(card.dimensions.items()),
-        card.deductions,
-        card.entities,
-        card.max_points,
-        card.only_mode,
-        tuple(card.extras.items()),
-    )
-
-
-def _thaw(kept: tuple) -> ScoreCard:
-    score, rating, dims, deductions, entities, max_points, only_mode, extras = kept
-    return ScoreCard(
-        score=score,
-        rating=rating,
-        dimensions=MappingProxyType(dict(dims)),
-        deductions=deductions,
-        entities=entities,
-        max_points=max_points,
-        only_mode=only_mode,
-        extras=MappingProxyType(dict(extras)) if extras else NO_EXTRAS,
-    )
 
 
 def _relevant_key(relevant: Relevant) -> tuple | None:

@@ -4,23 +4,16 @@ import logging
 
 import pytest
 
-from qmd_reward import Scorer, checks
+from qmd_reward import checks
 from qmd_reward.detectors import CombinedEntityDetector
 from qmd_reward.entities import mentions
 
-
-@pytest.fixture(scope="module")
-def s() -> Scorer:
-    return Scorer()
+from samples import dims
 
 
 @pytest.fixture(scope="module")
 def detect():
     return CombinedEntityDetector().detect
-
-
-def dims(s, query, text):
-    return s.score(query, text).dimensions
 
 
 # --- entities -----------------------------------------------------------------------------

@@ -2,19 +2,7 @@
 
 import pytest
 
-from qmd_reward import Scorer
-
-from samples import GOOD
-
-
-@pytest.fixture(scope="module")
-def s() -> Scorer:
-    return Scorer()
-
-
-def dims(s, query, text):
-    return s.score(query, text).dimensions
-
+from samples import GOOD, dims
 
 # --- hard fails ---------------------------------------------------------------------------
 

@@ -16,15 +16,7 @@ from qmd_reward.entities import _root, mentioned_terms, mentions
 from qmd_reward.expansion import Expansion, LineIssue, parse_expansion
 from qmd_reward.rubric import GENERIC, KEEPS_NONE
 
-
-@pytest.fixture(scope="module")
-def s() -> Scorer:
-    return Scorer()
-
-
-def dims(s, query, text):
-    return s.score(query, text).dimensions
-
+from samples import dims
 
 # --- 1. Porter-stem term matching ------------------------------------------------------------
 
