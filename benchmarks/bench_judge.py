@@ -134,8 +134,8 @@ def _drop_word(line: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def grpo_rate(groups: list[list[tuple[str, str]]]) -> float:
-    scorer = Scorer()
+def grpo_rate(groups: list[list[tuple[str, str]]], scorer: Scorer | None = None) -> float:
+    scorer = scorer or Scorer()
     scorer.score_batch([(g[0][0], "") for g in groups])  # queries analysed up front, as in GRPO
     start = time.perf_counter()
     for group in groups:
@@ -152,9 +152,22 @@ def speed(pairs: list[tuple[str, str]]) -> None:
     print(f"unique queries (cold scorer, spaCy included): {len(pairs) / cold:,.0f} records/s")
     rng = random.Random(0)
     related = [[(q, v) for v in variants(q, e, rng)] for q, e in pairs]
+    scorer = Scorer()
+    fresh = grpo_rate(related, scorer)
     print(
         "GRPO-shaped batches (1 query x 8 different completions, edits of one expansion): "
-        f"{grpo_rate(related):,.0f} completions/s"
+        f"{fresh:,.0f} completions/s"
+    )
+    # The same completions again with the card cache emptied: every (query, line) pair is
+    # known, so this is the cost of a completion apart from judging new lines.
+    scorer._cards.clear()
+    seen = grpo_rate(related, scorer)
+    new_lines = len({(q, line) for g in related for q, v in g for line in v.split("\n")})
+    per_completion = new_lines / sum(map(len, related))
+    print(
+        f"  same completions, lines already judged: {seen:,.0f} completions/s "
+        f"({1e6 / seen:.0f} us each); new lines per completion {per_completion:.2f}, "
+        f"about {(1e6 / fresh - 1e6 / seen) / per_completion:.0f} us each"
     )
     unrelated = [
         [(q, pairs[(i + 97 * k) % len(pairs)][1]) for k in range(8)]
