@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import cache, lru_cache
+from itertools import pairwise
 
 from .lexicon import word_list, zipf
 from .text import FUNCTION_WORDS, words
@@ -53,6 +54,11 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
         if a == b == c:
             return f"the token {a!r} repeated"
+    # 'the the handshake of of tcp is is': prose stutters a word now and then, not three times.
+    if sum(a == b for a, b in pairwise(tokens)) >= 3:
+        return "words stuttered"
+    if _mojibake(text):
+        return "broken encoding (mojibake)"
     alpha = [t for t, shape in zip(found, shapes) if shape & _PLAIN_WORD]
     if alpha:
         # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
@@ -66,6 +72,34 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         if len(unknown) / len(alpha) > 0.5:
             return "mostly words no dictionary knows"
     return None
+
+
+_MOJIBAKE_PAIR = re.compile(
+    "[\u00c2-\u00ef][\u0080-\u00bf\u0152\u0153\u0160\u0161\u0178\u017d\u017e\u0192"
+    "\u02c6\u02dc\u2013\u2014\u2018-\u201e\u2020-\u2022\u2026\u2030\u2039\u203a"
+    "\u20ac\u2122]"
+)
+
+
+def _mojibake(text: str) -> bool:
+    """UTF-8 text decoded as cp1252 or Latin-1 ('åŒ—äº¬' for '北京'), or replacement marks."""
+    if "\ufffd" in text:
+        return True
+    if text.isascii():
+        return False
+    # A UTF-8 lead byte read as Latin-1 (Ã, â, å...) followed by a continuation byte read as
+    # cp1252 (©, €, ¼...): never two of these in real text.
+    if len(_MOJIBAKE_PAIR.findall(text)) >= 2:
+        return True
+    for codec in ("cp1252", "latin-1"):
+        try:
+            repaired = text.encode(codec).decode("utf-8")
+        except UnicodeError:
+            continue
+        # Real accented text is never valid UTF-8 once encoded back; mojibake is, and shrinks.
+        if repaired != text:
+            return True
+    return False
 
 
 _STUTTERED, _DIGITS, _PLAIN_WORD, _NO_VOWEL = 1, 2, 4, 8

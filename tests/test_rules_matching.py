@@ -453,3 +453,34 @@ def test_scores_follow_the_query_not_the_cached_line(s):
     assert not any("shares no term" in d for d in on_topic.deductions)
     assert any("shares no term" in d for d in off_topic.deductions)
     assert s.score("postgres bloat", text).deductions == on_topic.deductions
+
+
+# --- 9. stuttered words and broken encodings ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the the handshake of of tcp is is like when when syn ack",
+        "åŒ—äº¬æ•…å®«éœ€é€šè¿‡å®˜ç½‘æˆ–å¾®ä¿¡",  # UTF-8 Chinese read as cp1252
+        "Ã©tÃ© Ã  Paris pour les vacances",
+        "Paris opening hours \ufffd\ufffd for the museum",
+    ],
+)
+def test_stuttered_words_and_mojibake_are_degenerate(text):
+    assert checks.degenerate(text, "hyde") is not None
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "that that is the question, and it is fine to say it once",
+        "Crème brûlée à la française, servie au café",
+        "São Paulo: coração da ação cultural do Brasil",
+        "Größe und Übersicht für die Straße",
+        "l’été dernier, «bonjour» à tous",
+        "北京故宫需通过官网预约门票",
+    ],
+)
+def test_accented_and_cjk_text_is_not_mojibake(text):
+    assert checks.degenerate(text, "hyde") is None
