@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import cache, lru_cache
-from itertools import pairwise
 
 from .lexicon import word_list, zipf
 from .text import FUNCTION_WORDS, words
@@ -19,10 +18,10 @@ from .text import FUNCTION_WORDS, words
 # Letter runs (aaaaa), stuttered syllables (ererer) and runs of sentence punctuation. Four
 # equal letters are allowed for AAAA records and YYYY formats; = and < for merge markers.
 _LETTER_RUN = re.compile(r"([^\W\d_])\1{4,}|([^\W\d_]{2,4})\2{2,}")
-_PUNCTUATION_RUNS = tuple(mark * 5 for mark in ".!?,;:*~")
-# Any other symbol six times over ('%%%%%%', '$$$$$$') is a generation running away; merge
-# markers (<<<<<<<, =======, >>>>>>>), markdown headings and table rules are real text.
-_SYMBOL_RUN = re.compile(r"([^\w\s<>=#|\-])\1{5,}")
+# Sentence punctuation five times over, or any other symbol six times ('%%%%%%', '$$$$$$'), is
+# a generation running away; merge markers (<<<<<<<, =======, >>>>>>>), markdown headings and
+# table rules are real text.
+_SYMBOL_RUN = re.compile(r"([.!?,;:*~])\1{4,}|([^\w\s<>=#|\-])\2{5,}")
 _VOWELS = frozenset("aeiouyàáâäãåèéêëìíîïòóôöõùúûüý")
 MAX_LENGTH = {"lex": 150, "vec": 300, "hyde": 700}
 
@@ -37,34 +36,44 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     if len(text) > MAX_LENGTH.get(kind, 700):
         return f"absurdly long ({len(text)} characters)"
     found = words(text)
-    shapes = [_shape(t) for t in found]
-    if (
-        any(shape & _STUTTERED for shape in shapes)
-        or any(run in text for run in _PUNCTUATION_RUNS)
-        or _SYMBOL_RUN.search(text) is not None
-    ):
+    # One pass over the words gathers what every test below needs.
+    tokens: list[str] = []  # without numbers
+    alpha: list[str] = []  # plain ASCII words of four letters or more
+    mashed: list[str] = []
+    stuttered = False
+    for token in found:
+        shape = _shape(token)
+        if shape & _STUTTERED:
+            stuttered = True
+            break
+        if not shape & _DIGITS:
+            tokens.append(token)
+        if shape & _PLAIN_WORD:
+            alpha.append(token)
+            if shape & _NO_VOWEL:
+                mashed.append(token)
+    if stuttered or _SYMBOL_RUN.search(text) is not None:
         return "stuttered characters"
     if not found:
         return "no words at all"
-    tokens = [t for t, shape in zip(found, shapes) if not shape & _DIGITS]
     if len(tokens) >= 4 and len(set(tokens)) * 2 <= len(tokens):
         top, count = Counter(tokens).most_common(1)[0]
         if count >= 3 and count / len(tokens) > 0.5:
             return f"the token {top!r} repeated"
+    doubles = 0
     for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
-        if a == b == c:
-            return f"the token {a!r} repeated"
+        if a == b:
+            doubles += 1
+            if b == c:
+                return f"the token {a!r} repeated"
     # 'the the handshake of of tcp is is': prose stutters a word now and then, not three times.
-    if sum(a == b for a, b in pairwise(tokens)) >= 3:
+    if doubles + (len(tokens) >= 2 and tokens[-1] == tokens[-2]) >= 3:
         return "words stuttered"
     if _mojibake(text):
         return "broken encoding (mojibake)"
-    alpha = [t for t, shape in zip(found, shapes) if shape & _PLAIN_WORD]
-    if alpha:
-        # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
-        mashed = [t for t in alpha if _shape(t) & _NO_VOWEL]
-        if len(mashed) >= 2 or any(len(t) >= 6 for t in mashed):
-            return "letters without vowels"
+    # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
+    if len(mashed) >= 2 or any(len(t) >= 6 for t in mashed):
+        return "letters without vowels"
     # Lex lines are lists of technical terms (kubectl, pgbouncer) that no dictionary has;
     # prose that is mostly unknown words is babble.
     if kind != "lex" and len(alpha) >= 4:
@@ -261,17 +270,17 @@ def specific_words(text: str, lang: str | None = None) -> tuple[str, ...]:
     if code not in _STOP_SETS and code != "ru":
         code = "en"
     concrete = word_list("concrete_words.txt") if code == "en" else frozenset()
+    # Words of chunks with a capital past their first letter: JPEG, iPhone, CrashLoopBackOff.
+    named = {t for raw in text.split() if raw[1:] != raw[1:].lower() for t in words(raw)}
     found: dict[str, None] = {}
-    for raw in text.split():
-        capitals = any(c.isupper() for c in raw[1:])
-        for token in words(raw):
-            if (
-                capitals
-                or not token.isalpha()
-                or token in concrete
-                or zipf(token, code) < SPECIFIC_ZIPF
-            ):
-                found[token] = None
+    for token in words(text):
+        if (
+            token in named
+            or not token.isalpha()
+            or token in concrete
+            or zipf(token, code) < SPECIFIC_ZIPF
+        ):
+            found[token] = None
     return tuple(found)
 
 

@@ -172,20 +172,12 @@ def mentions(line: str, entity: str) -> bool:
     return False
 
 
-def _windows(line: str) -> set[str]:
-    """Every one- and two-token spelling in a line (``e mail`` gives ``e``, ``mail``, ``email``)."""
-    keys = _line_keys(line)
-    found = set(keys)
-    found.update(a + b for a, b in pairwise(keys))
-    return found
-
-
 _INFLECTIONS = _SUFFIXES[1:]
 
 
 def _in_windows(target: str, windows: set[str]) -> bool:
-    """What :func:`mentions` would say for a one- or two-token target, with set lookups
-    (all but the shared Porter stem, which the caller checks)."""
+    """Whether ``windows`` holds ``target`` or an inflection of it (what :func:`mentions`
+    accepts for a window; the shared Porter stem is checked by the caller)."""
     if target in windows:
         return True
     for suffix in _INFLECTIONS:
@@ -209,8 +201,8 @@ def _root(key: str) -> str | None:
 
 @lru_cache(maxsize=8192)
 def _term_keys(terms: tuple[str, ...]) -> tuple[tuple[str, str | None, int], ...]:
-    """Each term with its squashed spelling and token count when it has one or two tokens
-    (what :func:`_windows` holds), else (term, None, 0): longer names need the window search."""
+    """Each term with its squashed spelling and token count when it has one or two tokens,
+    else (term, None, 0): longer names need the window search of :func:`mentions`."""
     found = []
     for term in terms:
         keys = _line_keys(term)
@@ -222,31 +214,45 @@ def _term_keys(terms: tuple[str, ...]) -> tuple[tuple[str, str | None, int], ...
 
 
 def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
-    """The terms (or entities) of ``terms`` that ``line`` mentions, as :func:`mentions` decides."""
-    windows = _windows(line)
-    found = set()
-    roots: set[str | None] | None = None
+    """The terms (or entities) of ``terms`` that ``line`` mentions, as :func:`mentions` decides.
+
+    One- and two-token terms are found with set lookups: first among the line's tokens, then
+    among spellings joined across two tokens ('e mail' gives 'email') and, for two-token
+    terms, three ('git hub actions'). A term that is no substring of the line's squashed
+    tokens cannot be among the joined spellings, so those are only built when needed.
+    """
+    keys = _line_keys(line)
+    single = set(keys)
+    squashed = "".join(keys)
+    pairs: set[str] | None = None
     triples: set[str] | None = None
+    roots: set[str | None] | None = None
+    found = set()
     for term, key, width in _term_keys(terms):
         if key is None:
             if mentions(line, term):
                 found.add(term)
             continue
-        if _in_windows(key, windows):
+        if _in_windows(key, single):
             found.add(term)
             continue
-        if width == 2:
-            # mentions() lets a two-token name span three tokens ('git hub actions').
-            if triples is None:
-                keys = _line_keys(line)
-                triples = {a + b + c for a, b, c in zip(keys, keys[1:], keys[2:])}
-            if _in_windows(key, triples):
+        if key[:-1] in squashed:
+            if pairs is None:
+                pairs = {a + b for a, b in pairwise(keys)}
+            if _in_windows(key, pairs):
                 found.add(term)
                 continue
+            # mentions() lets a two-token name span three tokens ('git hub actions').
+            if width == 2:
+                if triples is None:
+                    triples = {a + b + c for a, b, c in zip(keys, keys[1:], keys[2:])}
+                if _in_windows(key, triples):
+                    found.add(term)
+                    continue
         root = _root(key)
         if root is not None:
             if roots is None:
-                roots = {_root(k) for k in _line_keys(line)}
+                roots = {_root(k) for k in keys}
             if root in roots:
                 found.add(term)
     return frozenset(found)

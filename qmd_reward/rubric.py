@@ -693,8 +693,10 @@ def off_topic(exp: Expansion, q: QueryInfo) -> bool:
     """
     if not q.key_terms or checks.script(q.text) not in ("latin", None):
         return False
-    texts = [line.text for line in exp.lines if line.text]
-    return not any(flags(text, q) & (KEEPS_KEY | NAMES_ENTITY) for text in texts)
+    for line in exp.lines:  # usually the first line settles it
+        if line.text and flags(line.text, q) & (KEEPS_KEY | NAMES_ENTITY):
+            return False
+    return True
 
 
 def lex_echo_count(exp: Expansion, q: QueryInfo) -> int:

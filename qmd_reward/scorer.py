@@ -178,7 +178,7 @@ class Scorer:
                 "ndcg_before": found.ndcg_before,
                 "ndcg_after": found.ndcg_after,
             }
-        max_points = float(sum([rubric.MAX_POINTS[n] for n in dims]))
+        max_points = float(sum(map(rubric.MAX_POINTS.__getitem__, dims)))
         score = min(1.0, max(0.0, sum(dims.values()) / max_points))
         bad = kept = written = 0
         for line in exp.lines:
