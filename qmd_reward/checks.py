@@ -157,6 +157,9 @@ _SCRIPT_RANGES = (
 )
 
 
+_ASCII_LETTER = re.compile("[A-Za-z]")
+
+
 def _char_script(ch: str) -> str | None:
     code = ord(ch)
     if code < 0x250:
@@ -170,6 +173,8 @@ def _char_script(ch: str) -> str | None:
 @lru_cache(maxsize=65536)
 def script(text: str) -> str | None:
     """The writing system of most letters in ``text`` (Japanese kana and kanji count as one)."""
+    if text.isascii():  # most lines: no need to look at each character
+        return "latin" if _ASCII_LETTER.search(text) else None
     counts: Counter[str] = Counter()
     for ch in text:
         name = _char_script(ch)

@@ -156,7 +156,7 @@ def mentions(line: str, entity: str) -> bool:
     if target in keyset or any(target + suffix in keyset for suffix in _SUFFIXES[1:]):
         return True
     root = _root(target)
-    if root is not None and any(_root(key) == root for key in keys):
+    if root is not None and any(k[:2] == target[:2] and _root(k) == root for k in keys):
         return True
     if target[:-1] not in squashed:
         return False
@@ -226,7 +226,6 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
     squashed = "".join(keys)
     pairs: set[str] | None = None
     triples: set[str] | None = None
-    roots: set[str | None] | None = None
     found = set()
     for term, key, width in _term_keys(terms):
         if key is None:
@@ -250,11 +249,10 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
                     found.add(term)
                     continue
         root = _root(key)
-        if root is not None:
-            if roots is None:
-                roots = {_root(k) for k in keys}
-            if root in roots:
-                found.add(term)
+        # A Porter stem keeps the word's start, so only words that begin like the term can
+        # share its stem; stemming is slow, the comparison is not.
+        if root is not None and any(k[:2] == key[:2] and _root(k) == root for k in keys):
+            found.add(term)
     return frozenset(found)
 
 

@@ -24,9 +24,21 @@ def zipf(word: str, lang: str = "en") -> float:
     wordfreq carries frequencies from several large corpora in many languages; a hand-made
     table would miss most of the words technical queries use.
     """
+    # Most new words a policy writes are unknown to some language; wordfreq would tokenise
+    # and normalise each one first. A plain lowercase ASCII word is its own single token, so
+    # a missing entry is a zero, found with one dictionary lookup.
+    if word.isascii() and word.isalpha() and word.islower() and word not in _frequencies(lang):
+        return 0.0
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, lang)
+
+
+@cache
+def _frequencies(lang: str) -> dict[str, float]:
+    from wordfreq import get_frequency_dict
+
+    return get_frequency_dict(lang, "best")
 
 
 def rarity(word: str) -> float:
