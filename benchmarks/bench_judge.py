@@ -152,8 +152,7 @@ def unique_rate(pairs: list[tuple[str, str]]) -> None:
     Scorer().score_batch(pairs)
     cold = time.perf_counter() - start
     print(
-        f"unique queries and texts (new scorer, spaCy included): {len(pairs) / cold:,.0f} "
-        "records/s"
+        f"unique queries and texts (new scorer, spaCy included): {len(pairs) / cold:,.0f} records/s"
     )
 
 
