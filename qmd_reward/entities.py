@@ -14,7 +14,7 @@ from itertools import pairwise
 from typing import Protocol, runtime_checkable
 
 from .retrieval.tokenize import stem
-from .text import STOPWORDS
+from .text import STOPWORDS, words
 
 # Words that open queries in capitals without naming anything.
 LEADING_NON_ENTITIES = frozenset(
@@ -124,7 +124,19 @@ def _key(token: str) -> str:
 
 @lru_cache(maxsize=65536)
 def _line_keys(line: str) -> tuple[str, ...]:
-    return tuple(k for k in (_key(t) for t in _TOKEN.findall(line.replace("-", " - "))) if k)
+    """The line's tokens as matching keys: hyphenated words split, dots and a possessive
+    dropped ('node.js' -> 'nodejs', "Sarah's" -> 'sarah', 'e-mail' -> 'e', 'mail').
+
+    Built on :func:`qmd_reward.text.words`, which the other checks of a line use too, so a
+    line is tokenised once.
+    """
+    keys = []
+    for token in words(line.replace("’", "'")):
+        for part in token.split("-") if "-" in token else (token,):
+            key = _key(part)
+            if key:
+                keys.append(key)
+    return tuple(keys)
 
 
 @lru_cache(maxsize=65536)

@@ -484,3 +484,31 @@ def test_stuttered_words_and_mojibake_are_degenerate(text):
 )
 def test_accented_and_cjk_text_is_not_mojibake(text):
     assert checks.degenerate(text, "hyde") is None
+
+
+# --- 10. NER only where it can help ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("mutex vs semaphore", False),  # all lowercase, no name cue: NER skipped
+        ("logarithms rules properties", False),
+        ("Meeting with Sarah", True),  # capitals
+        ("jimi hendrix guitar tone", True),  # a known surname
+        ("nasa artemis ii launch date", True),  # a roman numeral ends a name
+    ],
+)
+def test_ner_runs_only_where_it_can_help(query, expected):
+    from qmd_reward.detectors import _worth_ner
+
+    assert _worth_ner(query) is expected
+
+
+def test_lowercase_queries_get_no_ner_guesses():
+    from qmd_reward.detectors import CombinedEntityDetector
+
+    detect = CombinedEntityDetector().detect
+    assert detect("mutex vs semaphore") == ()
+    assert detect("utilitarianism ethics explained") == ()
+    assert set(detect("jimi hendrix guitar tone")) == {"jimi hendrix"}
