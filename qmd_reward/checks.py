@@ -220,17 +220,28 @@ def language(text: str) -> str | None:
             hits[lang] += 1
     best = max(hits.values())
     leaders = [lang for lang, n in hits.items() if n == best]
-    if best and len(leaders) == 1:
-        return leaders[0]
     content = [t for t in tokens if len(t) >= 4]
+    # One function word is thin evidence: 'los angeles traffic', 'leonardo da vinci' and
+    # 'build a treehouse' are English. Its language must also fit the other words.
+    if (
+        best
+        and len(leaders) == 1
+        and (best >= 2 or not content or _fit(content, leaders[0]) > _fit(content, "en") + 0.5)
+    ):
+        return leaders[0]
     if len(content) < 2:
         return None
-    fit = {lang: sum(zipf(t, lang) for t in content) / len(content) for lang in _LANGS}
+    fit = {lang: _fit(content, lang) for lang in _LANGS}
     ranked = sorted(fit, key=fit.get, reverse=True)
     # Only a clear winner counts: technical English shares many words with every language.
     if fit[ranked[0]] - fit[ranked[1]] >= 0.8:
         return ranked[0]
     return None
+
+
+def _fit(words_: list[str], lang: str) -> float:
+    """How common ``words_`` are in ``lang``, on average (Zipf scale)."""
+    return sum(zipf(w, lang) for w in words_) / len(words_)
 
 
 @lru_cache(maxsize=16384)

@@ -512,3 +512,35 @@ def test_lowercase_queries_get_no_ner_guesses():
     assert detect("mutex vs semaphore") == ()
     assert detect("utilitarianism ethics explained") == ()
     assert set(detect("jimi hendrix guitar tone")) == {"jimi hendrix"}
+
+
+# --- 11. one foreign function word does not make a query foreign ---------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["build a treehouse", "los angeles traffic congestion", "leonardo da vinci", "el nino weather"],
+)
+def test_english_query_with_a_foreign_name_is_not_foreign(query):
+    assert checks.language(query) in ("en", None)
+
+
+@pytest.mark.parametrize(
+    ("query", "lang"),
+    [
+        ("cómo podar un limonero joven", "es"),
+        ("rezept für apfelkuchen", "de"),
+        ("receta de paella", "es"),
+    ],
+)
+def test_foreign_queries_keep_their_language(query, lang):
+    assert checks.language(query) == lang
+
+
+def test_english_lines_for_a_name_query_are_not_drift(s):
+    card = s.score(
+        "build a treehouse",
+        "lex: treehouse plans\nvec: how to build a treehouse in a backyard tree\n"
+        "hyde: Bolt a platform to two 8-inch trunks with 1/2-inch lag bolts before framing walls.",
+    )
+    assert not any("language" in d for d in card.deductions)
