@@ -44,7 +44,7 @@ class LineIssue(str, Enum):
     DEGENERATE = "degenerate text"
 
 
-_DROPPING = frozenset({LineIssue.EMPTY, LineIssue.NO_QUERY_TERM, LineIssue.UNBALANCED_QUOTES})
+DROPPING_ISSUES = frozenset({LineIssue.EMPTY, LineIssue.NO_QUERY_TERM, LineIssue.UNBALANCED_QUOTES})
 
 
 class Line(NamedTuple):
@@ -60,7 +60,7 @@ class Line(NamedTuple):
     @property
     def dropped(self) -> bool:
         """True when QMD would discard the line before searching with it."""
-        return not _DROPPING.isdisjoint(self.issues)
+        return not DROPPING_ISSUES.isdisjoint(self.issues)
 
 
 class Expansion(NamedTuple):

@@ -29,7 +29,7 @@ from rapidfuzz import fuzz
 
 from . import checks
 from .entities import mentioned_terms
-from .expansion import Expansion, Line, LineIssue
+from .expansion import DROPPING_ISSUES, Expansion, LineIssue
 from .lexicon import zipf
 from .text import STOPWORDS, content_set, content_words, normalise, words
 
@@ -379,17 +379,13 @@ def validity(exp: Expansion, kinds: tuple[str, ...]) -> Result:
     return max(0.0, points), notes
 
 
-def usable(exp: Expansion, kind: str) -> list[Line]:
-    """Lines of a type that QMD keeps and can search with."""
-    return [
-        line
-        for line in exp.lines
-        if line.type == kind
-        and line.text
-        and not line.dropped
-        and LineIssue.DEGENERATE not in line.issues
-        and LineIssue.ONLY_NEGATION not in line.issues
-    ]
+# A line with any of these is one QMD drops or cannot search with.
+_UNSEARCHABLE = DROPPING_ISSUES | {LineIssue.DEGENERATE, LineIssue.ONLY_NEGATION}
+
+
+def usable_types(exp: Expansion) -> set[str]:
+    """The line types of which QMD keeps at least one line it can search with."""
+    return {line.type for line in exp.lines if line.text and _UNSEARCHABLE.isdisjoint(line.issues)}
 
 
 # --- dimensions: full expansions --------------------------------------------------------
@@ -397,8 +393,9 @@ def usable(exp: Expansion, kind: str) -> list[Line]:
 
 def score_format(exp: Expansion, q: QueryInfo) -> Result:
     points, notes = validity(exp, ("lex", "vec", "hyde"))
+    kept = usable_types(exp)
     for kind in ("lex", "vec"):
-        if usable(exp, kind):
+        if kind in kept:
             points += 10
         elif exp.of_type(kind):
             notes.append(f"No {kind} line that QMD would use.")

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Union
 from . import rubric
 from .checks import function_word, language
 from .entities import EntityDetector, default_detector
-from .expansion import LineIssue, parse_with_terms, split_only_mode
+from .expansion import DROPPING_ISSUES, LineIssue, parse_with_terms, split_only_mode
 from .lexicon import rarity
 from .rubric import QueryInfo
 from .scorecard import FAILED, NO_EXTRAS, ScoreCard, rating_for
@@ -184,9 +184,12 @@ class Scorer:
         for line in exp.lines:
             if line.text:
                 written += 1
-                if LineIssue.DEGENERATE in line.issues:
-                    bad += 1
-                if not line.dropped:
+                if line.issues:
+                    if LineIssue.DEGENERATE in line.issues:
+                        bad += 1
+                    if DROPPING_ISSUES.isdisjoint(line.issues):
+                        kept += 1
+                else:
                     kept += 1
         if bad:
             mostly = 2 * bad >= written
