@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from .checks import degenerate, plain_terms
 
@@ -209,8 +209,14 @@ def parse_expansion(text: str, query: str | Query = "") -> Expansion:
     return parse_with_terms(text, query.terms)
 
 
-def parse_with_terms(text: str, terms: tuple[str, ...]) -> Expansion:
-    """:func:`parse_expansion` for a query already reduced to its QMD terms."""
+def parse_with_terms(
+    text: str, terms: tuple[str, ...], readings: dict[str, tuple] | None = None
+) -> Expansion:
+    """:func:`parse_expansion` for a query already reduced to its QMD terms.
+
+    ``readings``, when given, keeps how each line reads against these terms; the scorer
+    passes one per query, since the completions of one prompt share lines.
+    """
     # QMD drops lines that share no term with the query: one C-level scan per line.
     search = _term_pattern(terms).search if terms else None
     cleaned, has_think = clean_output(text)
@@ -222,16 +228,20 @@ def parse_with_terms(text: str, terms: tuple[str, ...]) -> Expansion:
         stripped = raw.strip()
         if not stripped:
             continue
-        kind, content, issue_set = _read_line(stripped)
-        if kind is _ROLE or kind is _UNTYPED:
+        reading = readings.get(stripped) if readings is not None else None
+        if reading is None:
+            reading = _reading(stripped, search)
+            if readings is not None:
+                if len(readings) >= _READINGS_SIZE:
+                    readings.clear()
+                readings[stripped] = reading
+        kind, content, issues, searchable = reading
+        if issues is None:
             leak = leak or kind is _ROLE
             invalid.append(content)
             continue
-        issues = _ISSUE_SETS[issue_set]
-        if search is not None and content and search(content.lower()) is None:
-            issues = (*issues, _NO_TERM)
         lines.append(_new_tuple(Line, (kind, content, number, issues)))
-        if content and LineIssue.DEGENERATE not in issues:
+        if searchable:
             texts[kind].append(content)
     return Expansion(
         tuple(lines),
@@ -242,6 +252,21 @@ def parse_with_terms(text: str, terms: tuple[str, ...]) -> Expansion:
         tuple(texts["vec"]),
         tuple(texts["hyde"]),
     )
+
+
+_READINGS_SIZE = 4096
+
+
+def _reading(stripped: str, search: Any) -> tuple[str, str, tuple[LineIssue, ...] | None, bool]:
+    """(type, content, issues, carries content) of one line against a query's term search;
+    issues is None for a line that is not a typed line."""
+    kind, content, issue_set = _read_line(stripped)
+    if kind is _ROLE or kind is _UNTYPED:
+        return kind, content, None, False
+    issues = _ISSUE_SETS[issue_set]
+    if search is not None and content and search(content.lower()) is None:
+        issues = (*issues, _NO_TERM)
+    return kind, content, issues, bool(content) and LineIssue.DEGENERATE not in issues
 
 
 _NO_TERM = LineIssue.NO_QUERY_TERM

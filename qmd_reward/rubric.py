@@ -97,6 +97,7 @@ class QueryInfo:
     problems: dict[tuple[str, str], tuple[str, ...]] = field(
         default_factory=dict, compare=False, repr=False
     )
+    readings: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
 
 
 @lru_cache(maxsize=65536)

@@ -145,7 +145,7 @@ class Scorer:
         return result if result.judged else None
 
     def _score(self, q: QueryInfo, text: str, relevant: tuple | None = None) -> ScoreCard:
-        exp = parse_with_terms(text, q.terms)
+        exp = parse_with_terms(text, q.terms, q.readings)
         dimensions_spec = rubric.ONLY_DIMENSIONS if q.only else rubric.FULL_DIMENSIONS
         failure = rubric.hard_failure(exp, q)
         if failure is not None:
