@@ -235,12 +235,12 @@ def parse_with_terms(
                 if len(readings) >= _READINGS_SIZE:
                     readings.clear()
                 readings[stripped] = reading
-        kind, content, issues, searchable = reading
-        if issues is None:
+        kind, content, issue_set, searchable = reading
+        if issue_set < 0:
             leak = leak or kind is _ROLE
             invalid.append(content)
             continue
-        lines.append(_new_tuple(Line, (kind, content, number, issues)))
+        lines.append(_new_tuple(Line, (kind, content, number, _ISSUE_SETS[issue_set])))
         if searchable:
             texts[kind].append(content)
     return Expansion(
@@ -257,16 +257,18 @@ def parse_with_terms(
 _READINGS_SIZE = 4096
 
 
-def _reading(stripped: str, search: Any) -> tuple[str, str, tuple[LineIssue, ...] | None, bool]:
-    """(type, content, issues, carries content) of one line against a query's term search;
-    issues is None for a line that is not a typed line."""
+def _reading(stripped: str, search: Any) -> tuple[str, str, int, bool]:
+    """(type, content, issue-set number, carries content) of one line against a query's term
+    search; the number is -1 for a line that is not a typed line. Only strings and numbers,
+    so the garbage collector stops tracking the memo's entries."""
     kind, content, issue_set = _read_line(stripped)
     if kind is _ROLE or kind is _UNTYPED:
-        return kind, content, None, False
+        return kind, content, -1, False
     issues = _ISSUE_SETS[issue_set]
     if search is not None and content and search(content.lower()) is None:
         issues = (*issues, _NO_TERM)
-    return kind, content, issues, bool(content) and LineIssue.DEGENERATE not in issues
+        issue_set = _issue_set_number(issues)
+    return kind, content, issue_set, bool(content) and LineIssue.DEGENERATE not in issues
 
 
 _NO_TERM = LineIssue.NO_QUERY_TERM
