@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 from .checks import degenerate, plain_terms
 
@@ -124,7 +124,10 @@ def qmd_query_terms(query: str) -> tuple[str, ...]:
 
 def has_query_term(text: str, terms: tuple[str, ...]) -> bool:
     """Whether QMD keeps ``text``: it contains one of the query's terms (or there are none)."""
-    return not terms or _term_pattern(terms).search(text.lower()) is not None
+    if not terms:
+        return True
+    lower = text.lower()
+    return any(term in lower for term in terms)
 
 
 # An AND of more plain terms than this rarely matches any note.
@@ -217,8 +220,6 @@ def parse_with_terms(
     ``readings``, when given, keeps how each line reads against these terms; the scorer
     passes one per query, since the completions of one prompt share lines.
     """
-    # QMD drops lines that share no term with the query: one C-level scan per line.
-    search = _term_pattern(terms).search if terms else None
     cleaned, has_think = clean_output(text)
     leak = "<|" in cleaned and any(token in cleaned for token in TEMPLATE_TOKENS)
     lines: list[Line] = []
@@ -230,7 +231,7 @@ def parse_with_terms(
             continue
         reading = readings.get(stripped) if readings is not None else None
         if reading is None:
-            reading = _reading(stripped, search)
+            reading = _reading(stripped, terms)
             if readings is not None:
                 if len(readings) >= _READINGS_SIZE:
                     readings.clear()
@@ -257,15 +258,16 @@ def parse_with_terms(
 _READINGS_SIZE = 4096
 
 
-def _reading(stripped: str, search: Any) -> tuple[str, str, int, bool]:
-    """(type, content, issue-set number, carries content) of one line against a query's term
-    search; the number is -1 for a line that is not a typed line. Only strings and numbers,
+def _reading(stripped: str, terms: tuple[str, ...]) -> tuple[str, str, int, bool]:
+    """(type, content, issue-set number, carries content) of one line against a query's
+    terms; the number is -1 for a line that is not a typed line. Only strings and numbers,
     so the garbage collector stops tracking the memo's entries."""
     kind, content, issue_set = _read_line(stripped)
     if kind is _ROLE or kind is _UNTYPED:
         return kind, content, -1, False
     issues = _ISSUE_SETS[issue_set]
-    if search is not None and content and search(content.lower()) is None:
+    # QMD drops lines that share no term with the query.
+    if content and not has_query_term(content, terms):
         issues = (*issues, _NO_TERM)
         issue_set = _issue_set_number(issues)
     return kind, content, issue_set, bool(content) and LineIssue.DEGENERATE not in issues
@@ -274,12 +276,6 @@ def _reading(stripped: str, search: Any) -> tuple[str, str, int, bool]:
 _NO_TERM = LineIssue.NO_QUERY_TERM
 # Builds a Line without the named tuple's Python-level __new__: parsing makes millions.
 _new_tuple = tuple.__new__
-
-
-@lru_cache(maxsize=4096)
-def _term_pattern(terms: tuple[str, ...]) -> re.Pattern[str]:
-    """One regex for 'contains any of the terms': a single C-level scan per line."""
-    return re.compile("|".join(re.escape(term) for term in terms))
 
 
 def expansion_from_pairs(pairs: list[list[str]] | list[tuple[str, str]]) -> str:

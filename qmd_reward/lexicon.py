@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import cache, lru_cache
 from importlib import resources
 
@@ -24,14 +25,22 @@ def zipf(word: str, lang: str = "en") -> float:
     wordfreq carries frequencies from several large corpora in many languages; a hand-made
     table would miss most of the words technical queries use.
     """
-    # Most new words a policy writes are unknown to some language; wordfreq would tokenise
-    # and normalise each one first. A plain lowercase ASCII word is its own single token, so
-    # a missing entry is a zero, found with one dictionary lookup.
-    if word.isascii() and word.isalpha() and word.islower() and word not in _frequencies(lang):
-        return 0.0
+    # wordfreq tokenises and normalises every word it is asked about, which costs more than
+    # the rest of scoring a line. A plain lowercase ASCII word is its own single token, so its
+    # entry is read directly and put through wordfreq's own arithmetic (same result).
+    if word.isascii() and word.isalpha() and word.islower():
+        found = _frequencies(lang).get(word)
+        if found is None:
+            return 0.0
+        freq = max(1.0 / (1.0 / found), _MIN_FREQ)
+        freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
+        return round(math.log(freq, 10) + 9, 2)
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, lang)
+
+
+_MIN_FREQ = 10**0.0 / 1e9  # wordfreq's floor for zipf_frequency(minimum=0)
 
 
 @cache
