@@ -40,6 +40,7 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     tokens: list[str] = []  # without numbers
     alpha: list[str] = []  # plain ASCII words of four letters or more
     mashed: list[str] = []
+    unknown = 0  # plain words no dictionary knows
     stuttered = False
     for token in found:
         shape = _shape(token)
@@ -52,6 +53,8 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
             alpha.append(token)
             if shape & _NO_VOWEL:
                 mashed.append(token)
+            if shape & _UNKNOWN:
+                unknown += 1
     if stuttered or _SYMBOL_RUN.search(text) is not None:
         return "stuttered characters"
     if not found:
@@ -76,10 +79,8 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         return "letters without vowels"
     # Lex lines are lists of technical terms (kubectl, pgbouncer) that no dictionary has;
     # prose that is mostly unknown words is babble.
-    if kind != "lex" and len(alpha) >= 4:
-        unknown = [t for t in alpha if _unknown_word(t)]
-        if len(unknown) / len(alpha) > 0.5:
-            return "mostly words no dictionary knows"
+    if kind != "lex" and len(alpha) >= 4 and unknown / len(alpha) > 0.5:
+        return "mostly words no dictionary knows"
     return None
 
 
@@ -111,7 +112,7 @@ def _mojibake(text: str) -> bool:
     return False
 
 
-_STUTTERED, _DIGITS, _PLAIN_WORD, _NO_VOWEL = 1, 2, 4, 8
+_STUTTERED, _DIGITS, _PLAIN_WORD, _NO_VOWEL, _UNKNOWN = 1, 2, 4, 8, 16
 
 
 @lru_cache(maxsize=131072)
@@ -127,6 +128,8 @@ def _shape(word: str) -> int:
         shape |= _PLAIN_WORD
         if _VOWELS.isdisjoint(word):
             shape |= _NO_VOWEL
+        if _unknown_word(word):
+            shape |= _UNKNOWN
     return shape
 
 

@@ -168,7 +168,7 @@ def mentions(line: str, entity: str) -> bool:
     if target in keyset or any(target + suffix in keyset for suffix in _SUFFIXES[1:]):
         return True
     root = _root(target)
-    if root is not None and any(k[:2] == target[:2] and _root(k) == root for k in keys):
+    if root is not None and any(k.startswith(root[:-1]) and _root(k) == root for k in keys):
         return True
     if target[:-1] not in squashed:
         return False
@@ -261,10 +261,12 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
                     found.add(term)
                     continue
         root = _root(key)
-        # A Porter stem keeps the word's start, so only words that begin like the term can
-        # share its stem; stemming is slow, the comparison is not.
-        if root is not None and any(k[:2] == key[:2] and _root(k) == root for k in keys):
-            found.add(term)
+        # A Porter stem is the word's start (its last letter may change: y -> i), so only
+        # words that begin with the term's stem can share it; stemming is slow, this is not.
+        if root is not None:
+            start = root[:-1]
+            if any(k.startswith(start) and _root(k) == root for k in keys):
+                found.add(term)
     return frozenset(found)
 
 
