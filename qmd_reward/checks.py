@@ -258,11 +258,17 @@ def talks_around(text: str) -> bool:
 _SCRIPT_LANGUAGES = {"cyrillic": "ru"}
 
 
+def _frequency_language(lang: str | None) -> str | None:
+    """wordfreq's code for what :func:`language` returned, if its lists are used here."""
+    code = _SCRIPT_LANGUAGES.get(lang or "", lang)
+    return code if code in _STOP_SETS or code == "ru" else None
+
+
 def function_word(word: str, lang: str | None) -> bool:
     """A word too common in the query's own language to say what the query is about
     ('cómo', 'un', 'как', 'на'). English is left to :data:`qmd_reward.text.STOPWORDS`."""
-    code = _SCRIPT_LANGUAGES.get(lang or "", lang)
-    if code == "en" or (code not in _STOP_SETS and code != "ru"):
+    code = _frequency_language(lang)
+    if code in (None, "en"):
         return False
     if word in _STOP_SETS.get(code, ()):
         return True
@@ -285,9 +291,7 @@ def specific_words(text: str, lang: str | None = None) -> tuple[str, ...]:
     A template passage ('This guide covers all the essential information you need') has none
     beyond the query's own words, whatever the topic.
     """
-    code = _SCRIPT_LANGUAGES.get(lang or "", lang)
-    if code not in _STOP_SETS and code != "ru":
-        code = "en"
+    code = _frequency_language(lang) or "en"
     concrete = word_list("concrete_words.txt") if code == "en" else frozenset()
     # Words of chunks with a capital past their first letter: JPEG, iPhone, CrashLoopBackOff.
     named = {t for raw in text.split() if raw[1:] != raw[1:].lower() for t in words(raw)}
