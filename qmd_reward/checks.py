@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cache, lru_cache
+from functools import cache, lru_cache, reduce
+from operator import eq, or_
 
 from .lexicon import word_list, zipf
 from .text import FUNCTION_WORDS, words
@@ -22,6 +23,20 @@ _LETTER_RUN = re.compile(r"([^\W\d_])\1{4,}|([^\W\d_]{2,4})\2{2,}")
 # a generation running away; merge markers (<<<<<<<, =======, >>>>>>>), markdown headings and
 # table rules are real text.
 _SYMBOL_RUN = re.compile(r"([.!?,;:*~])\1{4,}|([^\w\s<>=#|\-])\2{5,}")
+# ASCII letters, digits and spaces: never part of a symbol run.
+_PLAIN_BYTES = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 "
+
+
+def _symbol_run(text: str) -> bool:
+    # The run regex is slow to scan prose. Deleting letters, digits and spaces can join runs
+    # but never break one, so the few symbols left over are scanned first.
+    rest = text.encode("utf-8", "surrogatepass").translate(None, _PLAIN_BYTES)
+    if len(rest) < 5:
+        return False
+    rest_text = rest.decode("utf-8", "surrogatepass")
+    return _SYMBOL_RUN.search(rest_text) is not None and _SYMBOL_RUN.search(text) is not None
+
+
 _VOWELS = frozenset("aeiouyàáâäãåèéêëìíîïòóôöõùúûüý")
 MAX_LENGTH = {"lex": 150, "vec": 300, "hyde": 700}
 
@@ -36,51 +51,40 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     if len(text) > MAX_LENGTH.get(kind, 700):
         return f"absurdly long ({len(text)} characters)"
     found = words(text)
-    # One pass over the words gathers what every test below needs.
-    tokens: list[str] = []  # without numbers
-    alpha: list[str] = []  # plain ASCII words of four letters or more
-    mashed: list[str] = []
-    unknown = 0  # plain words no dictionary knows
-    stuttered = False
-    for token in found:
-        shape = _shape(token)
-        if shape & _STUTTERED:
-            stuttered = True
-            break
-        if not shape & _DIGITS:
-            tokens.append(token)
-        if shape & _PLAIN_WORD:
-            alpha.append(token)
-            if shape & _NO_VOWEL:
-                mashed.append(token)
-            if shape & _UNKNOWN:
-                unknown += 1
-    if stuttered or _SYMBOL_RUN.search(text) is not None:
+    shapes = list(map(_shape, found))
+    seen = reduce(or_, shapes, 0)  # every flag some word of the line has
+    if seen & _STUTTERED or _symbol_run(text):
         return "stuttered characters"
     if not found:
         return "no words at all"
+    tokens = [t for t, s in zip(found, shapes) if not s & _DIGITS] if seen & _DIGITS else found
     if len(tokens) >= 4 and len(set(tokens)) * 2 <= len(tokens):
         top, count = Counter(tokens).most_common(1)[0]
         if count >= 3 and count / len(tokens) > 0.5:
             return f"the token {top!r} repeated"
-    doubles = 0
-    for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
-        if a == b:
-            doubles += 1
-            if b == c:
-                return f"the token {a!r} repeated"
     # 'the the handshake of of tcp is is': prose stutters a word now and then, not three times.
-    if doubles + (len(tokens) >= 2 and tokens[-1] == tokens[-2]) >= 3:
+    doubles = sum(map(eq, tokens, tokens[1:]))
+    if doubles >= 2 and any(map(eq, tokens, tokens[2:])):
+        for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
+            if a == b == c:
+                return f"the token {a!r} repeated"
+    if doubles >= 3:
         return "words stuttered"
     if _mojibake(text):
         return "broken encoding (mojibake)"
+    if not seen & (_NO_VOWEL | _UNKNOWN):
+        return None
+    mashed = [t for t, s in zip(found, shapes) if s & _PLAIN_WORD and s & _NO_VOWEL]
     # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
     if len(mashed) >= 2 or any(len(t) >= 6 for t in mashed):
         return "letters without vowels"
     # Lex lines are lists of technical terms (kubectl, pgbouncer) that no dictionary has;
     # prose that is mostly unknown words is babble.
-    if kind != "lex" and len(alpha) >= 4 and unknown / len(alpha) > 0.5:
-        return "mostly words no dictionary knows"
+    if kind != "lex":
+        alpha = [s for s in shapes if s & _PLAIN_WORD]
+        unknown = sum(1 for s in alpha if s & _UNKNOWN)
+        if len(alpha) >= 4 and unknown / len(alpha) > 0.5:
+            return "mostly words no dictionary knows"
     return None
 
 
@@ -404,5 +408,8 @@ _QUOTED = re.compile(r'"([^"]*)"')
 
 def plain_terms(lex: str) -> int:
     """How many plain (ANDed) terms a lex line has; quoted phrases and negations excluded."""
-    text = re.sub(r'-?"[^"]*"', " ", lex)
+    text = _QUOTED_TERM.sub(" ", lex) if '"' in lex else lex
     return sum(1 for token in text.split() if not token.startswith("-") and words(token))
+
+
+_QUOTED_TERM = re.compile(r'-?"[^"]*"')

@@ -122,6 +122,10 @@ def _key(token: str) -> str:
     return _POSSESSIVE.sub("", token.lower()).replace("-", "").replace(".", "")
 
 
+# What makes a word's key differ from the word: a hyphen, an inner dot, an apostrophe.
+_GLUE = re.compile(r"[-'’]|\.\w")
+
+
 @lru_cache(maxsize=65536)
 def _line_keys(line: str) -> tuple[str, ...]:
     """The line's tokens as matching keys: hyphenated words split, dots and a possessive
@@ -130,6 +134,8 @@ def _line_keys(line: str) -> tuple[str, ...]:
     Built on :func:`qmd_reward.text.words`, which the other checks of a line use too, so a
     line is tokenised once.
     """
+    if _GLUE.search(line) is None:  # most lines: every word is its own key
+        return words(line)
     keys = []
     for token in words(line.replace("’", "'")):
         for part in token.split("-") if "-" in token else (token,):
@@ -238,6 +244,7 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
     squashed = "".join(keys)
     pairs: set[str] | None = None
     triples: set[str] | None = None
+    spaced: str | None = None
     found = set()
     for term, key, width in _term_keys(terms):
         if key is None:
@@ -265,6 +272,10 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
         # words that begin with the term's stem can share it; stemming is slow, this is not.
         if root is not None:
             start = root[:-1]
+            if spaced is None:
+                spaced = " " + " ".join(keys)
+            if f" {start}" not in spaced:
+                continue
             if any(k.startswith(start) and _root(k) == root for k in keys):
                 found.add(term)
     return frozenset(found)

@@ -145,10 +145,9 @@ def _text_issues(kind: str, text: str) -> tuple[LineIssue, ...]:
         if text.count('"') % 2:
             issues.append(LineIssue.UNBALANCED_QUOTES)
         # Without a positive term FTS5 cannot evaluate the NOT, so the line matches nothing.
-        positive = _NEGATED.sub(" ", text)
-        if positive.strip(' "') == "" and "-" in text:
+        if "-" in text and _NEGATED.sub(" ", text).strip(' "') == "":
             issues.append(LineIssue.ONLY_NEGATION)
-    elif _NEGATION.search(text):
+    elif "-" in text and _NEGATION.search(text):
         issues.append(LineIssue.NEGATION_IN_EMBEDDING)
     return tuple(issues)
 
