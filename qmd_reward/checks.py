@@ -72,18 +72,18 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         return "words stuttered"
     if _mojibake(text):
         return "broken encoding (mojibake)"
-    if not seen & (_NO_VOWEL | _UNKNOWN):
-        return None
-    mashed = [t for t, s in zip(found, shapes) if s & _PLAIN_WORD and s & _NO_VOWEL]
-    # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
-    if len(mashed) >= 2 or any(len(t) >= 6 for t in mashed):
-        return "letters without vowels"
+    if seen & _NO_VOWEL:
+        mashed = [t for t, s in zip(found, shapes) if s & _NO_VOWEL]
+        # One short vowelless token is an acronym (pnpm, html); two, or a long one, is mash.
+        if len(mashed) >= 2 or any(len(t) >= 6 for t in mashed):
+            return "letters without vowels"
     # Lex lines are lists of technical terms (kubectl, pgbouncer) that no dictionary has;
     # prose that is mostly unknown words is babble.
-    if kind != "lex":
-        alpha = [s for s in shapes if s & _PLAIN_WORD]
-        unknown = sum(1 for s in alpha if s & _UNKNOWN)
-        if len(alpha) >= 4 and unknown / len(alpha) > 0.5:
+    if seen & _UNKNOWN and kind != "lex":
+        # Only plain words carry these flags, so counting shape values counts words.
+        unknown = shapes.count(_PLAIN_WORD | _UNKNOWN) + shapes.count(_ALL_PLAIN)
+        alpha = shapes.count(_PLAIN_WORD) + shapes.count(_PLAIN_WORD | _NO_VOWEL) + unknown
+        if alpha >= 4 and unknown / alpha > 0.5:
             return "mostly words no dictionary knows"
     return None
 
@@ -117,6 +117,7 @@ def _mojibake(text: str) -> bool:
 
 
 _STUTTERED, _DIGITS, _PLAIN_WORD, _NO_VOWEL, _UNKNOWN = 1, 2, 4, 8, 16
+_ALL_PLAIN = _PLAIN_WORD | _NO_VOWEL | _UNKNOWN
 
 
 @lru_cache(maxsize=131072)
@@ -327,18 +328,20 @@ def drifted(query_lang: str | None, line: str) -> bool:
 
 def ends_on_function_word(text: str) -> bool:
     """A line cut off mid-phrase; an upper-case keyword (SQL's OVER) is not cut off."""
-    raw = text.rstrip().split()
     tokens = words(text)
-    return bool(tokens) and tokens[-1] in FUNCTION_WORDS and not raw[-1].isupper()
+    if not tokens or tokens[-1] not in FUNCTION_WORDS:
+        return False
+    return not text.rsplit(None, 1)[-1].isupper()
 
 
-_DANGLING = re.compile(r"[,;:(\-–—]\s*$")
+_DANGLING = ",;:(-–—"
 
 
 @lru_cache(maxsize=16384)
 def hyde_truncated(text: str) -> bool:
     """A passage that stops mid-sentence: on a function word or dangling punctuation."""
-    return bool(_DANGLING.search(text)) or ends_on_function_word(text)
+    end = text.rstrip()[-1:]
+    return (bool(end) and end in _DANGLING) or ends_on_function_word(text)
 
 
 @lru_cache(maxsize=65536)
@@ -346,27 +349,36 @@ def fillers_in(text: str) -> tuple[str, ...]:
     """Filler words and phrases in a line (word-bounded)."""
     tokens = words(text)
     single, phrases = _filler_index()
-    found = [f for f in tokens if f in single]
-    if phrases:
+    found = set(single.intersection(tokens))
+    # A phrase can only be there when its first word is.
+    firsts = phrases.keys() & set(tokens)
+    if firsts:
         padded = f" {' '.join(tokens)} "
-        # A phrase can only be there when its first word is.
-        present = set(tokens)
-        found += [f for first, f in phrases if first in present and f" {f} " in padded]
-    return tuple(sorted(set(found)))
+        found.update(f for first in firsts for f in phrases[first] if f" {f} " in padded)
+    return tuple(sorted(found))
 
 
 @cache
-def _filler_index() -> tuple[frozenset[str], tuple[tuple[str, str], ...]]:
+def _filler_index() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+    """Single-word fillers, and filler phrases by their first word."""
     entries = word_list("fillers.txt")
     single = frozenset(f for f in entries if " " not in f)
-    phrases = tuple((f.split()[0], f) for f in sorted(entries) if " " in f)
-    return single, phrases
+    phrases: dict[str, list[str]] = {}
+    for phrase in sorted(f for f in entries if " " in f):
+        phrases.setdefault(phrase.split()[0], []).append(phrase)
+    return single, {first: tuple(found) for first, found in phrases.items()}
 
 
 @lru_cache(maxsize=16384)
 def boilerplate_opening(text: str) -> str | None:
-    lower = " ".join(text.lower().split())
     openers = _openers()
+    # Only the opening matters: normalising a head of the passage gives a prefix of the
+    # normalised passage, long enough unless the head is mostly whitespace.
+    longest = max(map(len, openers), default=0)
+    head = text[: 2 * longest]
+    lower = " ".join(head.lower().split())
+    if len(lower) < longest and len(head) < len(text):
+        lower = " ".join(text.lower().split())
     if not lower.startswith(openers):  # one C-level test for the common case
         return None
     return next(opener for opener in openers if lower.startswith(opener))
@@ -409,7 +421,10 @@ _QUOTED = re.compile(r'"([^"]*)"')
 def plain_terms(lex: str) -> int:
     """How many plain (ANDed) terms a lex line has; quoted phrases and negations excluded."""
     text = _QUOTED_TERM.sub(" ", lex) if '"' in lex else lex
-    return sum(1 for token in text.split() if not token.startswith("-") and words(token))
+    tokens = text.split()
+    if "".join(tokens).isalnum():  # plain words only: each is a term
+        return len(tokens)
+    return sum(1 for token in tokens if not token.startswith("-") and words(token))
 
 
 _QUOTED_TERM = re.compile(r'-?"[^"]*"')

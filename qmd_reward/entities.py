@@ -122,8 +122,14 @@ def _key(token: str) -> str:
     return _POSSESSIVE.sub("", token.lower()).replace("-", "").replace(".", "")
 
 
-# What makes a word's key differ from the word: a hyphen, an inner dot, an apostrophe.
-_GLUE = re.compile(r"[-'’]|\.\w")
+_INNER_DOT = re.compile(r"\.\w")
+
+
+def _has_glue(line: str) -> bool:
+    """What makes a word's key differ from the word: a hyphen, an apostrophe, an inner dot."""
+    if "-" in line or "'" in line or "’" in line:
+        return True
+    return "." in line and _INNER_DOT.search(line) is not None
 
 
 @lru_cache(maxsize=65536)
@@ -134,11 +140,18 @@ def _line_keys(line: str) -> tuple[str, ...]:
     Built on :func:`qmd_reward.text.words`, which the other checks of a line use too, so a
     line is tokenised once.
     """
-    if _GLUE.search(line) is None:  # most lines: every word is its own key
+    if not _has_glue(line):  # most lines: every word is its own key
         return words(line)
     keys = []
     for token in words(line.replace("’", "'")):
-        for part in token.split("-") if "-" in token else (token,):
+        if "-" in token:
+            parts = token.split("-")
+        elif "." in token or "'" in token:
+            parts = [token]
+        else:  # a plain word is its own key
+            keys.append(token)
+            continue
+        for part in parts:
             key = _key(part)
             if key:
                 keys.append(key)
@@ -193,17 +206,6 @@ def mentions(line: str, entity: str) -> bool:
 _INFLECTIONS = _SUFFIXES[1:]
 
 
-def _in_windows(target: str, windows: set[str]) -> bool:
-    """Whether ``windows`` holds ``target`` or an inflection of it (what :func:`mentions`
-    accepts for a window; the shared Porter stem is checked by the caller)."""
-    if target in windows:
-        return True
-    for suffix in _INFLECTIONS:
-        if target + suffix in windows:
-            return True
-    return target.endswith("y") and target[:-1] + "ies" in windows
-
-
 @lru_cache(maxsize=131072)
 def _root(key: str) -> str | None:
     """The Porter stem of a plain word of five letters or more, else None.
@@ -217,17 +219,26 @@ def _root(key: str) -> str | None:
     return stem(key)
 
 
+TermKeys = tuple[str, str | None, int, tuple[str, ...], str | None]
+
+
 @lru_cache(maxsize=8192)
-def _term_keys(terms: tuple[str, ...]) -> tuple[tuple[str, str | None, int], ...]:
-    """Each term with its squashed spelling and token count when it has one or two tokens,
-    else (term, None, 0): longer names need the window search of :func:`mentions`."""
-    found = []
+def _term_keys(terms: tuple[str, ...]) -> tuple[TermKeys, ...]:
+    """Each term with its squashed spelling, token count, the spellings :func:`mentions`
+    accepts for a window (the word and its inflections) and its Porter stem, when it has one
+    or two tokens; else
+    (term, None, 0, (), None): longer names need the window search of :func:`mentions`."""
+    found: list[TermKeys] = []
     for term in terms:
         keys = _line_keys(term)
         if 0 < len(keys) <= 2:
-            found.append((term, "".join(keys), len(keys)))
+            key = "".join(keys)
+            variants = [key] + [key + suffix for suffix in _INFLECTIONS]
+            if key.endswith("y"):
+                variants.append(key[:-1] + "ies")
+            found.append((term, key, len(keys), tuple(variants), _root(key)))
         else:
-            found.append((term, None, 0))
+            found.append((term, None, 0, (), None))
     return tuple(found)
 
 
@@ -240,34 +251,33 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
     tokens cannot be among the joined spellings, so those are only built when needed.
     """
     keys = _line_keys(line)
-    single = set(keys)
+    single = frozenset(keys)
     squashed = "".join(keys)
     pairs: set[str] | None = None
     triples: set[str] | None = None
     spaced: str | None = None
     found = set()
-    for term, key, width in _term_keys(terms):
+    for term, key, width, variants, root in _term_keys(terms):
         if key is None:
             if mentions(line, term):
                 found.add(term)
             continue
-        if _in_windows(key, single):
+        if not single.isdisjoint(variants):
             found.add(term)
             continue
         if key[:-1] in squashed:
             if pairs is None:
                 pairs = {a + b for a, b in pairwise(keys)}
-            if _in_windows(key, pairs):
+            if not pairs.isdisjoint(variants):
                 found.add(term)
                 continue
             # mentions() lets a two-token name span three tokens ('git hub actions').
             if width == 2:
                 if triples is None:
                     triples = {a + b + c for a, b, c in zip(keys, keys[1:], keys[2:])}
-                if _in_windows(key, triples):
+                if not triples.isdisjoint(variants):
                     found.add(term)
                     continue
-        root = _root(key)
         # A Porter stem is the word's start (its last letter may change: y -> i), so only
         # words that begin with the term's stem can share it; stemming is slow, this is not.
         if root is not None:

@@ -78,6 +78,7 @@ class Expansion(NamedTuple):
     lex: tuple[str, ...] = ()
     vec: tuple[str, ...] = ()
     hyde: tuple[str, ...] = ()
+    flawed: bool = False  # some line has an issue; when not, every line carries content
 
     def of_type(self, kind: str) -> tuple[str, ...]:
         """Texts of the content-carrying lines of one type."""
@@ -224,6 +225,7 @@ def parse_with_terms(
     lines: list[Line] = []
     invalid: list[str] = []
     texts: dict[str, list[str]] = {"lex": [], "vec": [], "hyde": []}
+    flawed = False
     for number, raw in enumerate(cleaned.split("\n"), start=1):
         stripped = raw.strip()
         if not stripped:
@@ -241,16 +243,22 @@ def parse_with_terms(
             invalid.append(content)
             continue
         lines.append(_new_tuple(Line, (kind, content, number, _ISSUE_SETS[issue_set])))
+        if issue_set:
+            flawed = True
         if searchable:
             texts[kind].append(content)
-    return Expansion(
-        tuple(lines),
-        tuple(invalid),
-        has_think,
-        leak,
-        tuple(texts["lex"]),
-        tuple(texts["vec"]),
-        tuple(texts["hyde"]),
+    return _new_tuple(
+        Expansion,
+        (
+            tuple(lines),
+            tuple(invalid),
+            has_think,
+            leak,
+            tuple(texts["lex"]),
+            tuple(texts["vec"]),
+            tuple(texts["hyde"]),
+            flawed,
+        ),
     )
 
 

@@ -90,13 +90,13 @@ class QueryInfo:
     weights: tuple[tuple[str, float], ...] = ()  # key terms with their rarity
     total_weight: float = 0.0  # their sum
     asked: frozenset[str] = frozenset()  # every word of the query text
+    anchors: frozenset[str] = frozenset()  # discriminating terms rare enough to anchor a line
     vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
     # What the rubric learnt about each line against this query. GRPO scores many completions
     # of one prompt and they share lines, so each (query, line) fact is worked out once.
     memo: dict[str, LineFacts] = field(default_factory=dict, compare=False, repr=False)
-    problems: dict[tuple[str, str], tuple[str, ...]] = field(
-        default_factory=dict, compare=False, repr=False
-    )
+    lex_memo: dict[str, LexFacts] = field(default_factory=dict, compare=False, repr=False)
+    hyde_memo: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
     readings: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -117,7 +117,7 @@ def echoes(line: str, query: str) -> bool:
 
 def near_echo(line: str, query: str) -> bool:
     """The query's words reshuffled (or barely respelled), with nothing new added."""
-    own = content_words(line)
+    own = content_words(line)  # a tuple: cached frozensets would stay tracked by the GC
     if own and content_set(query).issuperset(own):
         return True
     return bool(query) and _similar(normalise(line), normalise(query), 95)
@@ -151,11 +151,16 @@ KEEPS_DISCRIMINATING = 2  # mentions a discriminating term (or the query has non
 NAMES_ENTITY = 4
 ECHO = 8  # is the query, give or take a few characters
 NEAR_ECHO = 16  # is the query's words reshuffled or barely respelled
+ANCHORED = 32  # mentions a rare discriminating term (see :func:`anchored`)
+GENERIC_PHRASE = 64  # lex only: a generic phrase (see :func:`is_generic_lex`)
 MEMO_SIZE = 4096
 
 # (flags, mentioned terms). A plain tuple of atomic values on purpose: the garbage collector
 # stops tracking those, and a GRPO run keeps hundreds of thousands of them in the memo.
 LineFacts = tuple[int, tuple[str, ...]]
+# (flags, mentioned terms, problems, stuffed words) of a lex line: every dimension asks
+# about lex lines. The flags add GENERIC_PHRASE to those of :func:`facts`.
+LexFacts = tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
 
 
 def facts(line: str, q: QueryInfo) -> LineFacts:
@@ -177,6 +182,8 @@ def _facts(line: str, q: QueryInfo) -> LineFacts:
         flags |= KEEPS_DISCRIMINATING
     if not found.isdisjoint(q.entities):
         flags |= NAMES_ENTITY
+    if not found.isdisjoint(q.anchors):
+        flags |= ANCHORED
     if echoes(line, q.text):
         flags |= ECHO
     elif near_echo(line, q.text):
@@ -205,7 +212,12 @@ def restates(line: str, q: QueryInfo) -> bool:
 def anchored(line: str, q: QueryInfo) -> bool:
     """A lex line without the entity can still be pinned to the topic by a rare query term
     ('jsonb gin index' for 'postgresql jsonb index'); 'racing team founders' is not."""
-    return any(zipf(t) < 3.0 for t in mentioned(line, q) if t in q.discriminating)
+    return bool(facts(line, q)[0] & ANCHORED)
+
+
+def anchoring_terms(discriminating: frozenset[str]) -> frozenset[str]:
+    """The discriminating terms rare enough to anchor a line (see :func:`anchored`)."""
+    return frozenset(t for t in discriminating if zipf(t) < 3.0)
 
 
 def is_generic_lex(line: str) -> bool:
@@ -235,8 +247,11 @@ def repetition_excess(text: str, ignore: frozenset[str] = frozenset()) -> int:
 
 @lru_cache(maxsize=16384)
 def _frequent_words(text: str) -> tuple[tuple[str, int], ...]:
-    counts = Counter(w for w in words(text) if len(w) > 2 and w not in STOPWORDS)
-    return tuple((w, c) for w, c in counts.items() if c >= 3)
+    found = words(text)
+    if len(found) - len(set(found)) < 2:  # no word said three times
+        return ()
+    counts = Counter(found)
+    return tuple((w, c) for w, c in counts.items() if c >= 3 and len(w) > 2 and w not in STOPWORDS)
 
 
 def new_fillers(line: str, q: QueryInfo) -> tuple[str, ...]:
@@ -251,20 +266,24 @@ def new_fillers(line: str, q: QueryInfo) -> tuple[str, ...]:
 KEEPS_NONE = "keeps none of the query's discriminating terms"
 
 
-def _problems(kind: str, line: str, q: QueryInfo) -> tuple[str, ...]:
-    key = (kind, line)
-    found = q.problems.get(key)
+def lex_facts(line: str, q: QueryInfo) -> LexFacts:
+    """:func:`facts` of a lex line with its :func:`lex_problems`, worked out once per pair."""
+    found = q.lex_memo.get(line)
     if found is None:
-        if len(q.problems) >= MEMO_SIZE:
-            q.problems.clear()
-        found = tuple(_lex_problems(line, q) if kind == "lex" else _hyde_problems(line, q))
-        q.problems[key] = found
+        if len(q.lex_memo) >= MEMO_SIZE:
+            q.lex_memo.clear()
+        flags_, terms = facts(line, q)
+        if is_generic_lex(line):
+            flags_ |= GENERIC_PHRASE
+        problems = tuple(_lex_problems(line, q))
+        stuffed = checks.repeated_words(line, q.text)
+        found = q.lex_memo[line] = (flags_, terms, problems, stuffed)
     return found
 
 
 def lex_problems(line: str, q: QueryInfo) -> tuple[str, ...]:
     """What makes a lex line a weak keyword query, as short phrases."""
-    return _problems("lex", line, q)
+    return lex_facts(line, q)[2]
 
 
 def _lex_problems(line: str, q: QueryInfo) -> list[str]:
@@ -281,9 +300,12 @@ def _lex_problems(line: str, q: QueryInfo) -> list[str]:
 
 def key_coverage(lines: tuple[str, ...], q: QueryInfo) -> float:
     """Share of the query's key terms, weighted by rarity, that some line mentions."""
+    return _coverage({t for line in lines for t in mentioned(line, q)}, q)
+
+
+def _coverage(found: set[str], q: QueryInfo) -> float:
     if not q.total_weight:
         return 1.0
-    found = {t for line in lines for t in mentioned(line, q)}
     return sum([w for t, w in q.weights if t in found]) / q.total_weight
 
 
@@ -300,7 +322,12 @@ BOILERPLATE, OFF_TOPIC, UNNAMED, VAGUE, TRUNCATED, GENERIC = (
 
 
 def hyde_problems(passage: str, q: QueryInfo) -> tuple[str, ...]:
-    return _problems("hyde", passage, q)
+    found = q.hyde_memo.get(passage)
+    if found is None:
+        if len(q.hyde_memo) >= MEMO_SIZE:
+            q.hyde_memo.clear()
+        found = q.hyde_memo[passage] = tuple(_hyde_problems(passage, q))
+    return found
 
 
 def _hyde_problems(passage: str, q: QueryInfo) -> list[str]:
@@ -359,19 +386,23 @@ def drift_notes(exp: Expansion, q: QueryInfo) -> Deductions:
 def validity(exp: Expansion, kinds: tuple[str, ...]) -> Result:
     """Points off the 10 'no invalid line' points for lines QMD cannot use."""
     points, notes = 10.0, []
+    if not exp.flawed:  # every line carries content: only the counts can cost points
+        counts = {kind: len(exp.of_type(kind)) for kind in kinds}
+        if max(counts.values()) <= MAX_PER_TYPE:
+            return points, notes
     counts = dict.fromkeys(kinds, 0)
-    for line in exp.lines:
-        if line.text and line.type in counts:
-            counts[line.type] += 1
-        if not line.issues:
+    for kind, text, _, issues in exp.lines:
+        if text and kind in counts:
+            counts[kind] += 1
+        if not issues:
             continue
-        if LineIssue.DEGENERATE in line.issues:
+        if LineIssue.DEGENERATE in issues:
             points -= 5
-            notes.append(f"Degenerate {line.type} line: {quote(line.text)}.")
+            notes.append(f"Degenerate {kind} line: {quote(text)}.")
             continue
-        for issue in line.issues:
+        for issue in issues:
             points -= 3
-            notes.append(f"{line.type.capitalize()} line {UNUSABLE[issue]}: {quote(line.text)}.")
+            notes.append(f"{kind.capitalize()} line {UNUSABLE[issue]}: {quote(text)}.")
     for kind, count in counts.items():
         extra = count - MAX_PER_TYPE
         if extra > 0:
@@ -386,7 +417,9 @@ _UNSEARCHABLE = DROPPING_ISSUES | {LineIssue.DEGENERATE, LineIssue.ONLY_NEGATION
 
 def usable_types(exp: Expansion) -> set[str]:
     """The line types of which QMD keeps at least one line it can search with."""
-    return {line.type for line in exp.lines if line.text and _UNSEARCHABLE.isdisjoint(line.issues)}
+    if not exp.flawed:
+        return {kind for kind in ("lex", "vec", "hyde") if exp.of_type(kind)}
+    return {kind for kind, text, _, flaws in exp.lines if text and _UNSEARCHABLE.isdisjoint(flaws)}
 
 
 # --- dimensions: full expansions --------------------------------------------------------
@@ -407,6 +440,8 @@ def score_format(exp: Expansion, q: QueryInfo) -> Result:
 
 def _pair_budget(lines: tuple[str, ...], kind: str, min_distance: int) -> Result:
     budget, notes = 5.0, []
+    if len(lines) < 2:
+        return budget, notes
     for i, a in enumerate(lines):
         for b in lines[i + 1 :]:
             if near_duplicate(a, b, min_distance):
@@ -430,18 +465,18 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
         notes += more
     echo = 5.0
     for line in lex:
-        said = flags(line, q)
+        said, _, _, stuffed = lex_facts(line, q)
         if said & ECHO:
             echo -= 10
             notes.append(f"Lex line only repeats the query: {quote(line)}.")
         elif said & NEAR_ECHO:
             echo -= 2
             notes.append(f"Lex line reshuffles the query's words: {quote(line)}.")
-        elif stuffed := checks.repeated_words(line, q.text):
+        elif stuffed:
             echo -= 3
             notes.append(f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing.")
     for line in vec:
-        if restates(line, q):
+        if facts(line, q)[0] & (ECHO | NEAR_ECHO):
             echo -= 3
             notes.append(f"Vec line only repeats the query: {quote(line)}.")
     points += max(-10.0, echo)
@@ -483,35 +518,48 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
         else:
             notes.append("Lex lines are longer than vec lines on average.")
     if vec:
-        if all(natural_language(v) for v in vec):
-            if any(restates(v, q) for v in vec):
-                points += 2
-                notes.append("A vec line restates the query instead of rephrasing it.")
-            else:
-                points += 5
-        else:
+        natural, restated = True, False
+        for v in vec:
+            if not natural_language(v):
+                natural = False
+                break
+            restated = restated or bool(facts(v, q)[0] & (ECHO | NEAR_ECHO))
+        if not natural:
             points += 2
             notes.append("A vec line is not a natural-language phrase.")
+        elif restated:
+            points += 2
+            notes.append("A vec line restates the query instead of rephrasing it.")
+        else:
+            points += 5
     if lex:
-        if q.key_terms and key_coverage(lex, q) < 0.5:
-            points -= 3
-            notes.append("Lex lines together leave out most of the query's key terms.")
         on_key = 0
+        covered: set[str] = set()
+        lex_notes = []
         for line in lex:
-            problems = lex_problems(line, q)
+            _, terms, problems, _ = lex_facts(line, q)
+            covered.update(terms)
+            if not problems:
+                on_key += 1
+                continue
             if KEEPS_NONE not in problems:
                 on_key += 1
             points -= 3 * len(problems)
-            notes += [f"Lex line {p}: {quote(line)}." for p in problems]
+            lex_notes += [f"Lex line {p}: {quote(line)}." for p in problems]
+        if q.key_terms and _coverage(covered, q) < 0.5:
+            points -= 3
+            notes.append("Lex lines together leave out most of the query's key terms.")
+        notes += lex_notes
         if on_key == len(lex):
             points += 5
         elif on_key:
             points += 2
         if len(q.key_terms) >= 2 and any('"' in line for line in lex):
             points += 3
-    drift = drift_notes(exp, q)
-    points -= 5 * len(drift)
-    notes += drift
+    if q.language not in (None, "en"):
+        drift = drift_notes(exp, q)
+        points -= 5 * len(drift)
+        notes += drift
     return max(0.0, min(20.0, points)), notes
 
 
@@ -522,9 +570,18 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
     if not lex:
         return 0.0, ["No lex line to carry the query's entities."]
     points, notes = 0.0, []
-    with_entity = sum(names_entity(line, q) or anchored(line, q) for line in lex)
-    if not any(names_entity(line, q) for line in lex):
-        with_entity = 0
+    named = pinned = generic = 0
+    said: set[str] = set()
+    for line in lex:
+        flags_, terms, _, _ = lex_facts(line, q)
+        said.update(terms)
+        if flags_ & NAMES_ENTITY:
+            named += 1
+        elif flags_ & ANCHORED:
+            pinned += 1
+        if flags_ & GENERIC_PHRASE:
+            generic += 1
+    with_entity = named + pinned if named else 0
     if with_entity == len(lex):
         points += 15
     elif with_entity:
@@ -532,11 +589,12 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
     else:
         points -= 30
         notes.append("No lex line names an entity of the query.")
+    for line in vec:
+        said.update(mentioned(line, q))
     for entity in q.entities:
-        if not any(entity in mentioned(line, q) for line in lex + vec):
+        if entity not in said:
             points -= 20
             notes.append(f"Entity {entity!r} is missing from every lex and vec line.")
-    generic = sum(is_generic_lex(line) for line in lex)
     if generic:
         points -= 15 * generic
         notes.append(f"{generic} lex line(s) are generic phrases.")
@@ -691,14 +749,18 @@ def off_topic(exp: Expansion, q: QueryInfo) -> bool:
     """
     if not q.key_terms or checks.script(q.text) not in ("latin", None):
         return False
-    for line in exp.lines:  # usually the first line settles it
-        if line.text and flags(line.text, q) & (KEEPS_KEY | NAMES_ENTITY):
+    for _, text, _, _ in exp.lines:  # usually the first line settles it
+        if text and facts(text, q)[0] & (KEEPS_KEY | NAMES_ENTITY):
             return False
     return True
 
 
 def lex_echo_count(exp: Expansion, q: QueryInfo) -> int:
-    return sum(bool(flags(line, q) & ECHO) for line in exp.lex)
+    count = 0
+    for line in exp.lex:
+        if facts(line, q)[0] & ECHO:
+            count += 1
+    return count
 
 
 def hard_failure(exp: Expansion, q: QueryInfo) -> str | None:
@@ -707,7 +769,7 @@ def hard_failure(exp: Expansion, q: QueryInfo) -> str | None:
         return "Chat-template tokens leaked into the output."
     if exp.invalid:
         return f"Line without a lex:/vec:/hyde: prefix: {quote(exp.invalid[0])}."
-    if not any(line.text for line in exp.lines):
+    if not (exp.lex or exp.vec or exp.hyde or any(line.text for line in exp.lines)):
         return "No expansion lines."
     if q.only and not exp.of_type(q.only):
         return f"The query asked /only:{q.only} but there is no usable {q.only} line."

@@ -22,6 +22,7 @@ def rating_for(score: float) -> str:
 # Shared by every card without extras: a fresh proxy per card is one more object for the
 # garbage collector to track, and GRPO makes millions of cards.
 NO_EXTRAS: MappingProxyType[str, Any] = MappingProxyType({})
+_DIMENSION_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,11 +47,18 @@ class ScoreCard:
         return self.deductions[0] if self.deductions else ""
 
     def as_tuple(self) -> tuple:
-        """The card as nested tuples of plain values (what the scorer's cache keeps)."""
+        """The card as tuples of plain values (what the scorer's cache keeps).
+
+        Dimension names go in a tuple shared by every card with the same dimensions and the
+        points in a flat one: tuples nested deeper stay tracked by the garbage collector
+        for longer, and a GRPO run caches many cards.
+        """
+        names = tuple(self.dimensions)
         return (
             self.score,
             self.rating,
-            tuple(self.dimensions.items()),
+            _DIMENSION_NAMES.setdefault(names, names),
+            tuple(self.dimensions.values()),
             self.deductions,
             self.entities,
             self.max_points,
@@ -61,11 +69,11 @@ class ScoreCard:
     @classmethod
     def from_tuple(cls, values: tuple) -> ScoreCard:
         """The card :meth:`as_tuple` gave."""
-        score, rating, dims, deductions, entities, max_points, only_mode, extras = values
+        score, rating, names, points, deductions, entities, max_points, only_mode, extras = values
         return cls(
             score=score,
             rating=rating,
-            dimensions=MappingProxyType(dict(dims)),
+            dimensions=MappingProxyType(dict(zip(names, points))),
             deductions=deductions,
             entities=entities,
             max_points=max_points,

@@ -90,6 +90,7 @@ class Scorer:
             lang = language(part.text)
             key_terms = frozenset(w for w in content_words(part.text) if not function_word(w, lang))
             weights = tuple(sorted((t, rarity(t)) for t in key_terms))
+            discriminating = discriminating_terms(key_terms)
             self._queries.put(
                 raw,
                 QueryInfo(
@@ -98,12 +99,13 @@ class Scorer:
                     only=part.only,
                     terms=part.terms,
                     key_terms=key_terms,
-                    discriminating=discriminating_terms(key_terms),
+                    discriminating=discriminating,
                     entities=tuple(entities),
                     language=lang,
                     weights=weights,
                     total_weight=sum(w for _, w in weights),
                     asked=frozenset(words(part.text)),
+                    anchors=rubric.anchoring_terms(discriminating),
                     vocabulary=tuple(sorted(key_terms | set(entities))),
                 ),
             )
@@ -180,17 +182,18 @@ class Scorer:
             }
         max_points = float(sum(map(rubric.MAX_POINTS.__getitem__, dims)))
         score = min(1.0, max(0.0, sum(dims.values()) / max_points))
-        bad = kept = written = 0
-        for line in exp.lines:
-            if line.text:
-                written += 1
-                if line.issues:
-                    if LineIssue.DEGENERATE in line.issues:
+        bad = 0
+        if exp.flawed:
+            kept = written = 0
+            for _, content, _, issues in exp.lines:
+                if content:
+                    written += 1
+                    if LineIssue.DEGENERATE in issues:
                         bad += 1
-                    if DROPPING_ISSUES.isdisjoint(line.issues):
+                    if DROPPING_ISSUES.isdisjoint(issues):
                         kept += 1
-                else:
-                    kept += 1
+        else:  # every line carries content and QMD keeps it
+            kept = written = len(exp.lines)
         if bad:
             mostly = 2 * bad >= written
             cap = DEGENERATE_CAP if mostly else BABBLE_CAP

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import filterfalse
 
 _WORD = re.compile(r"\w+(?:[.+#'\-]\w+)*[+#]*", re.UNICODE)
 
@@ -35,7 +36,7 @@ def words(text: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=65536)
 def content_words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in words(text) if w not in STOPWORDS)
+    return tuple(filterfalse(STOPWORDS.__contains__, words(text)))
 
 
 @lru_cache(maxsize=65536)
