@@ -125,7 +125,9 @@ def _shape(word: str) -> int:
     """What :func:`degenerate` asks of one word, as bit flags (words recur: cached)."""
     shape = 0
     # Letter runs live inside one word, so the slow regex runs per distinct word only.
-    if len(word) >= 5 and _LETTER_RUN.search(word) is not None:
+    # A run repeats letters, so the word has at least four letters more than it has
+    # distinct ones; the regex is only asked about such words.
+    if len(set(word)) <= len(word) - 4 and _LETTER_RUN.search(word) is not None:
         shape |= _STUTTERED
     if word.isdigit():
         shape |= _DIGITS
@@ -141,7 +143,6 @@ def _shape(word: str) -> int:
 _LANGS = ("en", "de", "fr", "es", "it", "pt", "nl")
 
 
-@lru_cache(maxsize=131072)
 def _unknown_word(word: str) -> bool:
     if word in word_list("gazetteer.txt"):
         return False
@@ -296,20 +297,33 @@ def specific_words(text: str, lang: str | None = None) -> tuple[str, ...]:
     A template passage ('This guide covers all the essential information you need') has none
     beyond the query's own words, whatever the topic.
     """
+    named = _named_words(text)
     code = _frequency_language(lang) or "en"
-    concrete = word_list("concrete_words.txt") if code == "en" else frozenset()
-    # Words of chunks with a capital past their first letter: JPEG, iPhone, CrashLoopBackOff.
-    named = {t for raw in text.split() if raw[1:] != raw[1:].lower() for t in words(raw)}
-    found: dict[str, None] = {}
-    for token in words(text):
-        if (
-            token in named
-            or not token.isalpha()
-            or token in concrete
-            or zipf(token, code) < SPECIFIC_ZIPF
-        ):
-            found[token] = None
-    return tuple(found)
+    return tuple(t for t in dict.fromkeys(words(text)) if t in named or _specific(t, code))
+
+
+def says_more_than(text: str, lang: str | None, known: frozenset[str]) -> bool:
+    """Whether ``text`` has a :func:`specific_words` word outside ``known`` (stops at the
+    first one: most passages name something specific early)."""
+    found = [t for t in words(text) if t not in known]
+    code = _frequency_language(lang) or "en"
+    for token in found:
+        if _specific(token, code):
+            return True
+    return bool(found) and not _named_words(text).isdisjoint(found)
+
+
+def _specific(token: str, code: str) -> bool:
+    """A specific word by its spelling and frequency in wordfreq's language ``code``
+    (capitals aside)."""
+    if not token.isalpha() or (code == "en" and token in word_list("concrete_words.txt")):
+        return True
+    return zipf(token, code) < SPECIFIC_ZIPF
+
+
+def _named_words(text: str) -> set[str]:
+    """Words of chunks with a capital past their first letter: JPEG, iPhone, CrashLoopBackOff."""
+    return {t for raw in text.split() if raw[1:] != raw[1:].lower() for t in words(raw)}
 
 
 def drifted(query_lang: str | None, line: str) -> bool:

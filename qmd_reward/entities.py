@@ -223,7 +223,7 @@ TermKeys = tuple[str, str | None, int, tuple[str, ...], str | None]
 
 
 @lru_cache(maxsize=8192)
-def _term_keys(terms: tuple[str, ...]) -> tuple[TermKeys, ...]:
+def term_index(terms: tuple[str, ...]) -> tuple[TermKeys, ...]:
     """Each term with its squashed spelling, token count, the spellings :func:`mentions`
     accepts for a window (the word and its inflections) and its Porter stem, when it has one
     or two tokens; else
@@ -242,13 +242,16 @@ def _term_keys(terms: tuple[str, ...]) -> tuple[TermKeys, ...]:
     return tuple(found)
 
 
-def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
+def mentioned_terms(
+    line: str, terms: tuple[str, ...], index: tuple[TermKeys, ...] | None = None
+) -> frozenset[str]:
     """The terms (or entities) of ``terms`` that ``line`` mentions, as :func:`mentions` decides.
 
     One- and two-token terms are found with set lookups: first among the line's tokens, then
     among spellings joined across two tokens ('e mail' gives 'email') and, for two-token
     terms, three ('git hub actions'). A term that is no substring of the line's squashed
     tokens cannot be among the joined spellings, so those are only built when needed.
+    ``index`` is :func:`term_index` of ``terms``, for callers that keep it.
     """
     keys = _line_keys(line)
     single = frozenset(keys)
@@ -257,7 +260,7 @@ def mentioned_terms(line: str, terms: tuple[str, ...]) -> frozenset[str]:
     triples: set[str] | None = None
     spaced: str | None = None
     found = set()
-    for term, key, width, variants, root in _term_keys(terms):
+    for term, key, width, variants, root in term_index(terms) if index is None else index:
         if key is None:
             if mentions(line, term):
                 found.add(term)

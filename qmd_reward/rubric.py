@@ -23,15 +23,16 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import filterfalse
 from typing import Any
 
 from rapidfuzz import fuzz
 
 from . import checks
-from .entities import mentioned_terms
+from .entities import TermKeys, mentioned_terms
 from .expansion import DROPPING_ISSUES, Expansion, LineIssue
 from .lexicon import zipf
-from .text import STOPWORDS, content_set, content_words, normalise, words
+from .text import STOPWORDS, content_set, normalise, words
 
 MAX_POINTS = {
     "format": 30,
@@ -92,6 +93,7 @@ class QueryInfo:
     asked: frozenset[str] = frozenset()  # every word of the query text
     anchors: frozenset[str] = frozenset()  # discriminating terms rare enough to anchor a line
     vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
+    index: tuple[TermKeys, ...] = ()  # the vocabulary's :func:`qmd_reward.entities.term_index`
     # What the rubric learnt about each line against this query. GRPO scores many completions
     # of one prompt and they share lines, so each (query, line) fact is worked out once.
     memo: dict[str, LineFacts] = field(default_factory=dict, compare=False, repr=False)
@@ -111,16 +113,32 @@ def quote(text: str, width: int = 40) -> str:
 
 def echoes(line: str, query: str) -> bool:
     """A line that is the query, or the query with a few characters added (original rule)."""
-    line, query = normalise(line), normalise(query)
-    return bool(query) and (line == query or (query in line and len(line) < len(query) + 10))
+    query = normalise(query)
+    if not query or _least_length(line) >= len(query) + 10:
+        return False  # no need to normalise a long line (a passage, usually)
+    line = normalise(line)
+    return line == query or (query in line and len(line) < len(query) + 10)
 
 
 def near_echo(line: str, query: str) -> bool:
     """The query's words reshuffled (or barely respelled), with nothing new added."""
-    own = content_words(line)  # a tuple: cached frozensets would stay tracked by the GC
-    if own and content_set(query).issuperset(own):
+    asked = content_set(query)
+    own = filterfalse(STOPWORDS.__contains__, words(line))
+    first = next(own, None)
+    if first is not None and first in asked and all(map(asked.__contains__, own)):
         return True
-    return bool(query) and _similar(normalise(line), normalise(query), 95)
+    if not query:
+        return False
+    query = normalise(query)
+    # _similar's length test, on a lower bound of the normalised line's length
+    if 200 * len(query) < 95 * (len(query) + _least_length(line)):
+        return False
+    return _similar(normalise(line), query, 95)
+
+
+def _least_length(line: str) -> int:
+    """No more than the length of ``normalise(line)``: its words are in it, whole."""
+    return sum(map(len, words(line)))
 
 
 def _similar(a: str, b: str, threshold: int) -> bool:
@@ -158,9 +176,12 @@ MEMO_SIZE = 4096
 # (flags, mentioned terms). A plain tuple of atomic values on purpose: the garbage collector
 # stops tracking those, and a GRPO run keeps hundreds of thousands of them in the memo.
 LineFacts = tuple[int, tuple[str, ...]]
-# (flags, mentioned terms, problems, stuffed words) of a lex line: every dimension asks
-# about lex lines. The flags add GENERIC_PHRASE to those of :func:`facts`.
-LexFacts = tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...]]
+LACKS_KEY = 128  # lex only: keeps none of the discriminating terms (see :data:`KEEPS_NONE`)
+QUOTED = 256  # lex only: has a quoted phrase
+# What every dimension asks about a lex line, worked out once per (query, line): flags (those
+# of :func:`facts` with GENERIC_PHRASE, LACKS_KEY and QUOTED), mentioned terms, problems and
+# their deductions, and the diversity points the line costs with that deduction ('' if none).
+LexFacts = tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...], int, str]
 
 
 def facts(line: str, q: QueryInfo) -> LineFacts:
@@ -174,7 +195,7 @@ def facts(line: str, q: QueryInfo) -> LineFacts:
 
 
 def _facts(line: str, q: QueryInfo) -> LineFacts:
-    found = mentioned_terms(line, q.vocabulary)
+    found = mentioned_terms(line, q.vocabulary, q.index)
     flags = 0
     if not q.key_terms or not found.isdisjoint(q.key_terms):
         flags |= KEEPS_KEY
@@ -275,9 +296,20 @@ def lex_facts(line: str, q: QueryInfo) -> LexFacts:
         flags_, terms = facts(line, q)
         if is_generic_lex(line):
             flags_ |= GENERIC_PHRASE
+        if '"' in line:
+            flags_ |= QUOTED
         problems = tuple(_lex_problems(line, q))
-        stuffed = checks.repeated_words(line, q.text)
-        found = q.lex_memo[line] = (flags_, terms, problems, stuffed)
+        if KEEPS_NONE in problems:
+            flags_ |= LACKS_KEY
+        notes = tuple(f"Lex line {p}: {quote(line)}." for p in problems)
+        echo, note = 0, ""
+        if flags_ & ECHO:
+            echo, note = 10, f"Lex line only repeats the query: {quote(line)}."
+        elif flags_ & NEAR_ECHO:
+            echo, note = 2, f"Lex line reshuffles the query's words: {quote(line)}."
+        elif stuffed := checks.repeated_words(line, q.text):
+            echo, note = 3, f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing."
+        found = q.lex_memo[line] = (flags_, terms, problems, notes, echo, note)
     return found
 
 
@@ -321,13 +353,42 @@ BOILERPLATE, OFF_TOPIC, UNNAMED, VAGUE, TRUNCATED, GENERIC = (
 )
 
 
-def hyde_problems(passage: str, q: QueryInfo) -> tuple[str, ...]:
+# What score_hyde makes of one passage, worked out once per (query, passage): its problems,
+# its points but for the 5 of being the only passage, deductions before and after the one
+# about the number of passages, and (points off, cap) from :func:`hyde_penalty`.
+HydeFacts = tuple[tuple[str, ...], float, tuple[str, ...], tuple[str, ...], float, float]
+
+
+def hyde_facts(passage: str, q: QueryInfo) -> HydeFacts:
     found = q.hyde_memo.get(passage)
     if found is None:
         if len(q.hyde_memo) >= MEMO_SIZE:
             q.hyde_memo.clear()
-        found = q.hyde_memo[passage] = tuple(_hyde_problems(passage, q))
+        found = q.hyde_memo[passage] = _hyde_facts(passage, q)
     return found
+
+
+def _hyde_facts(passage: str, q: QueryInfo) -> HydeFacts:
+    problems = tuple(_hyde_problems(passage, q))
+    notes = [f"Hyde passage {p}." for p in problems]
+    points = 5.0
+    length = len(passage)
+    if 50 <= length <= 200:
+        points += 5
+    elif length < 50:
+        points += 2
+        notes.append(f"Hyde passage is short ({length} characters; 50-200 is ideal).")
+    else:
+        notes.append(f"Hyde passage is too long ({length} characters; 50-200 is ideal).")
+    excess = repetition_excess(passage, ignore=q.key_terms)
+    points += max(0, 5 - 2 * excess)
+    repeats = ("Hyde passage repeats the same words.",) if excess else ()
+    off, cap = hyde_penalty(problems)
+    return problems, points, tuple(notes), repeats, off, cap
+
+
+def hyde_problems(passage: str, q: QueryInfo) -> tuple[str, ...]:
+    return hyde_facts(passage, q)[0]
 
 
 def _hyde_problems(passage: str, q: QueryInfo) -> list[str]:
@@ -350,9 +411,7 @@ def _hyde_problems(passage: str, q: QueryInfo) -> list[str]:
     # A passage that talks about its subject ('many options', 'detailed information') and
     # states nothing specific could be written without knowing the answer: it gives vector
     # search nothing the query did not already say.
-    if checks.talks_around(passage) and not any(
-        w not in q.asked for w in checks.specific_words(passage, q.language)
-    ):
+    if checks.talks_around(passage) and not checks.says_more_than(passage, q.language, q.asked):
         problems.append(GENERIC)
     return problems
 
@@ -465,16 +524,10 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
         notes += more
     echo = 5.0
     for line in lex:
-        said, _, _, stuffed = lex_facts(line, q)
-        if said & ECHO:
-            echo -= 10
-            notes.append(f"Lex line only repeats the query: {quote(line)}.")
-        elif said & NEAR_ECHO:
-            echo -= 2
-            notes.append(f"Lex line reshuffles the query's words: {quote(line)}.")
-        elif stuffed:
-            echo -= 3
-            notes.append(f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing.")
+        off, note = lex_facts(line, q)[4:]
+        if off:
+            echo -= off
+            notes.append(note)
     for line in vec:
         if facts(line, q)[0] & (ECHO | NEAR_ECHO):
             echo -= 3
@@ -485,28 +538,13 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
 
 def score_hyde(exp: Expansion, q: QueryInfo) -> Result:
     hydes = exp.hyde
-    passage = hydes[0]
-    problems = hyde_problems(passage, q)
-    notes = [f"Hyde passage {p}." for p in problems]
-    points = 5.0
-    length = len(passage)
-    if 50 <= length <= 200:
-        points += 5
-    elif length < 50:
-        points += 2
-        notes.append(f"Hyde passage is short ({length} characters; 50-200 is ideal).")
-    else:
-        notes.append(f"Hyde passage is too long ({length} characters; 50-200 is ideal).")
+    _, points, notes, repeats, off, cap = hyde_facts(hydes[0], q)
     if len(hydes) == 1:
         points += 5
+        found = [*notes, *repeats]
     else:
-        notes.append(f"{len(hydes)} hyde lines; one passage is expected.")
-    excess = repetition_excess(passage, ignore=q.key_terms)
-    points += max(0, 5 - 2 * excess)
-    if excess:
-        notes.append("Hyde passage repeats the same words.")
-    off, cap = hyde_penalty(problems)
-    return max(0.0, min(points - off, cap)), notes
+        found = [*notes, f"{len(hydes)} hyde lines; one passage is expected.", *repeats]
+    return max(0.0, min(points - off, cap)), found
 
 
 def score_quality(exp: Expansion, q: QueryInfo) -> Result:
@@ -535,17 +573,17 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
     if lex:
         on_key = 0
         covered: set[str] = set()
-        lex_notes = []
+        lex_notes: list[str] = []
+        said = 0
         for line in lex:
-            _, terms, problems, _ = lex_facts(line, q)
+            flags_, terms, problems, problem_notes, _, _ = lex_facts(line, q)
+            said |= flags_
             covered.update(terms)
-            if not problems:
+            if not flags_ & LACKS_KEY:
                 on_key += 1
-                continue
-            if KEEPS_NONE not in problems:
-                on_key += 1
-            points -= 3 * len(problems)
-            lex_notes += [f"Lex line {p}: {quote(line)}." for p in problems]
+            if problems:
+                points -= 3 * len(problems)
+                lex_notes += problem_notes
         if q.key_terms and _coverage(covered, q) < 0.5:
             points -= 3
             notes.append("Lex lines together leave out most of the query's key terms.")
@@ -554,7 +592,7 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
             points += 5
         elif on_key:
             points += 2
-        if len(q.key_terms) >= 2 and any('"' in line for line in lex):
+        if len(q.key_terms) >= 2 and said & QUOTED:
             points += 3
     if q.language not in (None, "en"):
         drift = drift_notes(exp, q)
@@ -573,7 +611,7 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
     named = pinned = generic = 0
     said: set[str] = set()
     for line in lex:
-        flags_, terms, _, _ = lex_facts(line, q)
+        flags_, terms = lex_facts(line, q)[:2]
         said.update(terms)
         if flags_ & NAMES_ENTITY:
             named += 1

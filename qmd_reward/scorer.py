@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Union
 
 from . import rubric
 from .checks import function_word, language
-from .entities import EntityDetector, default_detector
+from .entities import EntityDetector, default_detector, term_index
 from .expansion import DROPPING_ISSUES, LineIssue, parse_with_terms, split_only_mode
 from .lexicon import rarity
 from .rubric import QueryInfo
@@ -91,6 +91,7 @@ class Scorer:
             key_terms = frozenset(w for w in content_words(part.text) if not function_word(w, lang))
             weights = tuple(sorted((t, rarity(t)) for t in key_terms))
             discriminating = discriminating_terms(key_terms)
+            vocabulary = tuple(sorted(key_terms | set(entities)))
             self._queries.put(
                 raw,
                 QueryInfo(
@@ -106,7 +107,8 @@ class Scorer:
                     total_weight=sum(w for _, w in weights),
                     asked=frozenset(words(part.text)),
                     anchors=rubric.anchoring_terms(discriminating),
-                    vocabulary=tuple(sorted(key_terms | set(entities))),
+                    vocabulary=vocabulary,
+                    index=term_index(vocabulary),
                 ),
             )
 
