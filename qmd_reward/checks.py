@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import cache, lru_cache, reduce
+from itertools import filterfalse
 from operator import eq, or_
 
 from .lexicon import word_list, zipf
@@ -144,9 +145,9 @@ _LANGS = ("en", "de", "fr", "es", "it", "pt", "nl")
 
 
 def _unknown_word(word: str) -> bool:
-    if word in word_list("gazetteer.txt"):
+    if zipf(word, "en") or word in word_list("gazetteer.txt"):
         return False
-    return all(zipf(word, lang) == 0 for lang in _LANGS)
+    return all(zipf(word, lang) == 0 for lang in _LANGS[1:])
 
 
 # --- script and language ------------------------------------------------------------------
@@ -362,25 +363,26 @@ def hyde_truncated(text: str) -> bool:
 def fillers_in(text: str) -> tuple[str, ...]:
     """Filler words and phrases in a line (word-bounded)."""
     tokens = words(text)
-    single, phrases = _filler_index()
-    found = set(single.intersection(tokens))
+    single, phrases, firsts = _filler_index()
+    found = single.intersection(tokens)
     # A phrase can only be there when its first word is.
-    firsts = phrases.keys() & set(tokens)
-    if firsts:
-        padded = f" {' '.join(tokens)} "
-        found.update(f for first in firsts for f in phrases[first] if f" {f} " in padded)
+    starts = firsts.intersection(tokens)
+    if not starts:
+        return tuple(sorted(found)) if found else ()
+    padded = f" {' '.join(tokens)} "
+    found = found.union(f for first in starts for f in phrases[first] if f" {f} " in padded)
     return tuple(sorted(found))
 
 
 @cache
-def _filler_index() -> tuple[frozenset[str], dict[str, tuple[str, ...]]]:
+def _filler_index() -> tuple[frozenset[str], dict[str, tuple[str, ...]], frozenset[str]]:
     """Single-word fillers, and filler phrases by their first word."""
     entries = word_list("fillers.txt")
     single = frozenset(f for f in entries if " " not in f)
     phrases: dict[str, list[str]] = {}
     for phrase in sorted(f for f in entries if " " in f):
         phrases.setdefault(phrase.split()[0], []).append(phrase)
-    return single, {first: tuple(found) for first, found in phrases.items()}
+    return single, {first: tuple(found) for first, found in phrases.items()}, frozenset(phrases)
 
 
 @lru_cache(maxsize=16384)
@@ -411,7 +413,7 @@ def repeated_words(text: str, query: str = "") -> tuple[str, ...]:
     distinct quoted phrases that share a word ('"order of sharps" "order of flats"'): each
     phrase is one FTS5 term. The same phrase quoted twice is stuffing.
     """
-    tokens = [w for w in words(text) if w not in FUNCTION_WORDS]
+    tokens = tuple(filterfalse(FUNCTION_WORDS.__contains__, words(text)))
     if len(set(tokens)) == len(tokens):
         return ()
     counts: Counter[str] = Counter()

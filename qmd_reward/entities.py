@@ -144,13 +144,10 @@ def _line_keys(line: str) -> tuple[str, ...]:
         return words(line)
     keys = []
     for token in words(line.replace("’", "'")):
-        if "-" in token:
-            parts = token.split("-")
-        elif "." in token or "'" in token:
-            parts = [token]
-        else:  # a plain word is its own key
+        if token.isalnum():  # a plain word is its own key
             keys.append(token)
             continue
+        parts = token.split("-") if "-" in token else (token,)
         for part in parts:
             key = _key(part)
             if key:

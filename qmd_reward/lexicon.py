@@ -30,17 +30,22 @@ def zipf(word: str, lang: str = "en") -> float:
     # entry is read directly and put through wordfreq's own arithmetic (same result).
     if word.isascii() and word.isalpha() and word.islower():
         found = _frequencies(lang).get(word)
-        if found is None:
-            return 0.0
-        freq = max(1.0 / (1.0 / found), _MIN_FREQ)
-        freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
-        return round(math.log(freq, 10) + 9, 2)
+        return 0.0 if found is None else _zipf_of(found)
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, lang)
 
 
 _MIN_FREQ = 10**0.0 / 1e9  # wordfreq's floor for zipf_frequency(minimum=0)
+
+
+@lru_cache(maxsize=4096)
+def _zipf_of(found: float) -> float:
+    """wordfreq's arithmetic from a stored frequency to a Zipf value. Its tables hold a few
+    hundred distinct frequencies (they are binned), so each is worked out once."""
+    freq = max(1.0 / (1.0 / found), _MIN_FREQ)
+    freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
+    return round(math.log(freq, 10) + 9, 2)
 
 
 @cache

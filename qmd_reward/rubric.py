@@ -92,13 +92,15 @@ class QueryInfo:
     total_weight: float = 0.0  # their sum
     asked: frozenset[str] = frozenset()  # every word of the query text
     anchors: frozenset[str] = frozenset()  # discriminating terms rare enough to anchor a line
+    asked_text: str = ""  # the query's words, space-separated and space-padded
     vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
     index: tuple[TermKeys, ...] = ()  # the vocabulary's :func:`qmd_reward.entities.term_index`
     # What the rubric learnt about each line against this query. GRPO scores many completions
     # of one prompt and they share lines, so each (query, line) fact is worked out once.
     memo: dict[str, LineFacts] = field(default_factory=dict, compare=False, repr=False)
     lex_memo: dict[str, LexFacts] = field(default_factory=dict, compare=False, repr=False)
-    hyde_memo: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False, repr=False)
+    hyde_memo: dict[str, HydeFacts] = field(default_factory=dict, compare=False, repr=False)
+    pair_memo: dict[tuple, tuple] = field(default_factory=dict, compare=False, repr=False)
     readings: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
 
 
@@ -280,8 +282,7 @@ def new_fillers(line: str, q: QueryInfo) -> tuple[str, ...]:
     found = checks.fillers_in(line)
     if not found:
         return found
-    asked = f" {' '.join(words(q.text))} "
-    return tuple(f for f in found if f" {f} " not in asked)
+    return tuple(f for f in found if f" {f} " not in q.asked_text)
 
 
 KEEPS_NONE = "keeps none of the query's discriminating terms"
@@ -485,6 +486,15 @@ def usable_types(exp: Expansion) -> set[str]:
 
 
 def score_format(exp: Expansion, q: QueryInfo) -> Result:
+    if not exp.flawed and max(len(exp.lex), len(exp.vec), len(exp.hyde)) <= MAX_PER_TYPE:
+        # What validity and usable_types come to when every line is sound (most outputs).
+        points, notes = 10.0, []
+        for kind, lines in (("lex", exp.lex), ("vec", exp.vec)):
+            if lines:
+                points += 10
+            else:
+                notes.append(f"No {kind} line.")
+        return points, notes
     points, notes = validity(exp, ("lex", "vec", "hyde"))
     kept = usable_types(exp)
     for kind in ("lex", "vec"):
@@ -497,16 +507,29 @@ def score_format(exp: Expansion, q: QueryInfo) -> Result:
     return points, notes
 
 
-def _pair_budget(lines: tuple[str, ...], kind: str, min_distance: int) -> Result:
-    budget, notes = 5.0, []
+def _pair_budget(lines: tuple[str, ...], kind: str, q: QueryInfo) -> tuple[float, tuple[str, ...]]:
+    """Diversity points of one line type's pairs: 5, less 2 for each near-duplicate pair.
+
+    Kept per query by the lines: completions of one prompt often share all their lex lines.
+    """
     if len(lines) < 2:
-        return budget, notes
-    for i, a in enumerate(lines):
-        for b in lines[i + 1 :]:
-            if near_duplicate(a, b, min_distance):
-                budget -= 2
-                notes.append(f"Two {kind} lines say nearly the same: {quote(a)} and {quote(b)}.")
-    return max(0.0, budget), notes
+        return 5.0, ()
+    key = (kind, lines)
+    found = q.pair_memo.get(key)
+    if found is None:
+        if len(q.pair_memo) >= MEMO_SIZE:
+            q.pair_memo.clear()
+        budget, notes = 5.0, []
+        min_distance = 2 if kind == "lex" else 3
+        for i, a in enumerate(lines):
+            for b in lines[i + 1 :]:
+                if near_duplicate(a, b, min_distance):
+                    budget -= 2
+                    notes.append(
+                        f"Two {kind} lines say nearly the same: {quote(a)} and {quote(b)}."
+                    )
+        found = q.pair_memo[key] = (max(0.0, budget), tuple(notes))
+    return found
 
 
 def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
@@ -518,8 +541,8 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
         notes.append("Only one of lex and vec is present.")
     if len(lex) + len(vec) >= 2:
         points += 5
-    for lines, kind, distance in ((lex, "lex", 2), (vec, "vec", 3)):
-        budget, more = _pair_budget(lines, kind, distance)
+    for lines, kind in ((lex, "lex"), (vec, "vec")):
+        budget, more = _pair_budget(lines, kind, q)
         points += budget
         notes += more
     echo = 5.0

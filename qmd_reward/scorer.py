@@ -106,6 +106,7 @@ class Scorer:
                     weights=weights,
                     total_weight=sum(w for _, w in weights),
                     asked=frozenset(words(part.text)),
+                    asked_text=f" {' '.join(words(part.text))} ",
                     anchors=rubric.anchoring_terms(discriminating),
                     vocabulary=vocabulary,
                     index=term_index(vocabulary),
