@@ -12,7 +12,7 @@ from functools import cache, lru_cache, reduce
 from itertools import filterfalse
 from operator import eq, or_
 
-from .lexicon import word_list, zipf
+from .lexicon import known_word, word_list, zipf
 from .text import FUNCTION_WORDS, words
 
 # --- degenerate text ----------------------------------------------------------------------
@@ -145,9 +145,10 @@ _LANGS = ("en", "de", "fr", "es", "it", "pt", "nl")
 
 
 def _unknown_word(word: str) -> bool:
-    if zipf(word, "en") or word in word_list("gazetteer.txt"):
+    """A plain lowercase word that no language's list or the gazetteer has."""
+    if known_word(word, "en") or word in word_list("gazetteer.txt"):
         return False
-    return all(zipf(word, lang) == 0 for lang in _LANGS[1:])
+    return not any(known_word(word, lang) for lang in _LANGS[1:])
 
 
 # --- script and language ------------------------------------------------------------------

@@ -36,6 +36,13 @@ def zipf(word: str, lang: str = "en") -> float:
     return zipf_frequency(word, lang)
 
 
+def known_word(word: str, lang: str = "en") -> bool:
+    """``zipf(word, lang) != 0`` for a plain lowercase ASCII word, without its cache: the
+    dictionary test of a word seen for the first time."""
+    found = _frequencies(lang).get(word)
+    return found is not None and _zipf_of(found) != 0
+
+
 _MIN_FREQ = 10**0.0 / 1e9  # wordfreq's floor for zipf_frequency(minimum=0)
 
 

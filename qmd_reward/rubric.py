@@ -270,11 +270,11 @@ def repetition_excess(text: str, ignore: frozenset[str] = frozenset()) -> int:
 
 @lru_cache(maxsize=16384)
 def _frequent_words(text: str) -> tuple[tuple[str, int], ...]:
-    found = words(text)
+    found = tuple(filterfalse(STOPWORDS.__contains__, words(text)))
     if len(found) - len(set(found)) < 2:  # no word said three times
         return ()
     counts = Counter(found)
-    return tuple((w, c) for w, c in counts.items() if c >= 3 and len(w) > 2 and w not in STOPWORDS)
+    return tuple((w, c) for w, c in counts.items() if c >= 3 and len(w) > 2)
 
 
 def new_fillers(line: str, q: QueryInfo) -> tuple[str, ...]:
