@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import cache, lru_cache, reduce
-from itertools import filterfalse
+from itertools import compress, filterfalse
 from operator import eq, or_
 
 from .lexicon import known_word, word_list, zipf
@@ -52,13 +52,13 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     if len(text) > MAX_LENGTH.get(kind, 700):
         return f"absurdly long ({len(text)} characters)"
     found = words(text)
-    shapes = list(map(_shape, found))
+    shapes = _shapes(found)
     seen = reduce(or_, shapes, 0)  # every flag some word of the line has
     if seen & _STUTTERED or _symbol_run(text):
         return "stuttered characters"
     if not found:
         return "no words at all"
-    tokens = [t for t, s in zip(found, shapes) if not s & _DIGITS] if seen & _DIGITS else found
+    tokens = list(compress(found, map(_DIGITS.__ne__, shapes))) if seen & _DIGITS else found
     if len(tokens) >= 4 and len(set(tokens)) * 2 <= len(tokens):
         top, count = Counter(tokens).most_common(1)[0]
         if count >= 3 and count / len(tokens) > 0.5:
@@ -121,9 +121,25 @@ _STUTTERED, _DIGITS, _PLAIN_WORD, _NO_VOWEL, _UNKNOWN = 1, 2, 4, 8, 16
 _ALL_PLAIN = _PLAIN_WORD | _NO_VOWEL | _UNKNOWN
 
 
-@lru_cache(maxsize=131072)
+_SHAPE_CACHE: dict[str, int] = {}
+_SHAPE_CACHE_SIZE = 131072
+
+
+def _shapes(found: tuple[str, ...]) -> list[int]:
+    """:func:`_shape` of each word, from a plain dict: looked up in C, where an lru_cache
+    wrapper costs a call per word."""
+    shapes = list(map(_SHAPE_CACHE.get, found))
+    if None in shapes:
+        if len(_SHAPE_CACHE) > _SHAPE_CACHE_SIZE:
+            _SHAPE_CACHE.clear()
+        for i, shape in enumerate(shapes):
+            if shape is None:
+                shapes[i] = _SHAPE_CACHE[found[i]] = _shape(found[i])
+    return shapes
+
+
 def _shape(word: str) -> int:
-    """What :func:`degenerate` asks of one word, as bit flags (words recur: cached)."""
+    """What :func:`degenerate` asks of one word, as bit flags."""
     shape = 0
     # Letter runs live inside one word, so the slow regex runs per distinct word only.
     # A run repeats letters, so the word has at least four letters more than it has

@@ -113,16 +113,20 @@ def quote(text: str, width: int = 40) -> str:
 # --- shared line predicates -------------------------------------------------------------
 
 
-def echoes(line: str, query: str) -> bool:
-    """A line that is the query, or the query with a few characters added (original rule)."""
+def echoes(line: str, query: str, least: int | None = None) -> bool:
+    """A line that is the query, or the query with a few characters added (original rule).
+
+    ``least`` is :func:`_least_length` of the line, when the caller has it."""
     query = normalise(query)
-    if not query or _least_length(line) >= len(query) + 10:
+    if least is None:
+        least = _least_length(line)
+    if not query or least >= len(query) + 10:
         return False  # no need to normalise a long line (a passage, usually)
     line = normalise(line)
     return line == query or (query in line and len(line) < len(query) + 10)
 
 
-def near_echo(line: str, query: str) -> bool:
+def near_echo(line: str, query: str, least: int | None = None) -> bool:
     """The query's words reshuffled (or barely respelled), with nothing new added."""
     asked = content_set(query)
     own = filterfalse(STOPWORDS.__contains__, words(line))
@@ -133,7 +137,9 @@ def near_echo(line: str, query: str) -> bool:
         return False
     query = normalise(query)
     # _similar's length test, on a lower bound of the normalised line's length
-    if 200 * len(query) < 95 * (len(query) + _least_length(line)):
+    if least is None:
+        least = _least_length(line)
+    if 200 * len(query) < 95 * (len(query) + least):
         return False
     return _similar(normalise(line), query, 95)
 
@@ -149,8 +155,7 @@ def _similar(a: str, b: str, threshold: int) -> bool:
     The ratio is 2 * matches / (len(a) + len(b)) on the sorted tokens, which have the lengths
     of ``a`` and ``b``, so strings of very different lengths are ruled out without it.
     """
-    short, long = sorted((len(a), len(b)))
-    if 2 * short * 100 < threshold * (short + long):
+    if 200 * min(len(a), len(b)) < threshold * (len(a) + len(b)):
         return False
     return fuzz.token_sort_ratio(a, b) >= threshold
 
@@ -207,11 +212,12 @@ def _facts(line: str, q: QueryInfo) -> LineFacts:
         flags |= NAMES_ENTITY
     if not found.isdisjoint(q.anchors):
         flags |= ANCHORED
-    if echoes(line, q.text):
+    least = _least_length(line)
+    if echoes(line, q.text, least):
         flags |= ECHO
-    elif near_echo(line, q.text):
+    elif near_echo(line, q.text, least):
         flags |= NEAR_ECHO
-    return flags, tuple(t for t in q.vocabulary if t in found)
+    return flags, tuple(filter(found.__contains__, q.vocabulary))
 
 
 def flags(line: str, q: QueryInfo) -> int:
