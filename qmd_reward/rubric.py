@@ -93,6 +93,7 @@ class QueryInfo:
     asked: frozenset[str] = frozenset()  # every word of the query text
     anchors: frozenset[str] = frozenset()  # discriminating terms rare enough to anchor a line
     asked_text: str = ""  # the query's words, space-separated and space-padded
+    known: frozenset[str] = frozenset()  # key terms and stopwords: what adds nothing new
     vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
     index: tuple[TermKeys, ...] = ()  # the vocabulary's :func:`qmd_reward.entities.term_index`
     # What the rubric learnt about each line against this query. GRPO scores many completions
@@ -177,6 +178,7 @@ NAMES_ENTITY = 4
 ECHO = 8  # is the query, give or take a few characters
 NEAR_ECHO = 16  # is the query's words reshuffled or barely respelled
 ANCHORED = 32  # mentions a rare discriminating term (see :func:`anchored`)
+QUERY_WORDS_ONLY = 512  # has no word but the query's key terms and stopwords
 GENERIC_PHRASE = 64  # lex only: a generic phrase (see :func:`is_generic_lex`)
 MEMO_SIZE = 4096
 
@@ -212,6 +214,8 @@ def _facts(line: str, q: QueryInfo) -> LineFacts:
         flags |= NAMES_ENTITY
     if not found.isdisjoint(q.anchors):
         flags |= ANCHORED
+    if q.known.issuperset(words(line)):
+        flags |= QUERY_WORDS_ONLY
     least = _least_length(line)
     if echoes(line, q.text, least):
         flags |= ECHO
@@ -806,7 +810,7 @@ def retrieval_notes(result: Any) -> Deductions:
 
 def only_query_words(line: str, q: QueryInfo) -> bool:
     """Nothing in the line but the query's own words (and function words)."""
-    return bool(flags(line, q) & ECHO) or set(words(line)) <= q.key_terms | STOPWORDS
+    return bool(flags(line, q) & (ECHO | QUERY_WORDS_ONLY))
 
 
 def off_topic(exp: Expansion, q: QueryInfo) -> bool:

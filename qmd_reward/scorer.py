@@ -14,7 +14,7 @@ from .expansion import DROPPING_ISSUES, LineIssue, parse_with_terms, split_only_
 from .lexicon import rarity
 from .rubric import QueryInfo
 from .scorecard import FAILED, NO_EXTRAS, ScoreCard, rating_for
-from .text import content_words, words
+from .text import STOPWORDS, content_words, words
 
 if TYPE_CHECKING:
     from .retrieval import RetrievalJudge
@@ -107,6 +107,7 @@ class Scorer:
                     total_weight=sum(w for _, w in weights),
                     asked=frozenset(words(part.text)),
                     asked_text=f" {' '.join(words(part.text))} ",
+                    known=key_terms | STOPWORDS,
                     anchors=rubric.anchoring_terms(discriminating),
                     vocabulary=vocabulary,
                     index=term_index(vocabulary),

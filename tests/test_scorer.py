@@ -3,11 +3,12 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 import qmd_reward
 from qmd_reward import ScoreCard, Scorer
+from qmd_reward.rubric import echoes
 
 from samples import GOOD
 
@@ -150,6 +151,11 @@ def test_removing_an_entity_never_raises_score(case, vocab, kinds):
         f"{kind}: {' '.join(vocab[i % len(vocab) :] + vocab[: i % len(vocab)])}"
         for i, kind in enumerate(kinds)
     ]
+    # A line that is the query give or take a few characters is capped as an echo (score
+    # 0.1 when nothing else is said); taking the entity out of it ends the echo, so such
+    # outputs are no baseline for this property ('lex: React hooks tutorial Bob' vs
+    # 'lex: hooks tutorial Bob').
+    assume(not any(echoes(line.split(":", 1)[1], query) for line in lines))
     text = "\n".join(lines)
     stripped = "\n".join(
         " ".join(w for w in line.split(" ") if w.lower() != entity) for line in lines
