@@ -157,6 +157,8 @@ def clean_output(text: str) -> tuple[str, bool]:
 
     Returns the cleaned text and whether a ``<think>`` block was present.
     """
+    if "<" not in text and "\r" not in text:  # most outputs: nothing to clean
+        return text, False
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "<|" in text:  # the marker regex is slow to fail on long text; most has no marker
@@ -225,17 +227,17 @@ def parse_with_terms(
     invalid: list[str] = []
     texts: dict[str, list[str]] = {"lex": [], "vec": [], "hyde": []}
     flawed = False
+    if readings is None:
+        readings = {}
     for number, raw in enumerate(cleaned.split("\n"), start=1):
         stripped = raw.strip()
         if not stripped:
             continue
-        reading = readings.get(stripped) if readings is not None else None
+        reading = readings.get(stripped)
         if reading is None:
-            reading = _reading(stripped, terms)
-            if readings is not None:
-                if len(readings) >= _READINGS_SIZE:
-                    readings.clear()
-                readings[stripped] = reading
+            if len(readings) >= _READINGS_SIZE:
+                readings.clear()
+            reading = readings[stripped] = _reading(stripped, terms)
         kind, content, issue_set, searchable = reading
         if issue_set < 0:
             leak = leak or kind is _ROLE

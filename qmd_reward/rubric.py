@@ -256,6 +256,8 @@ def anchoring_terms(discriminating: frozenset[str]) -> frozenset[str]:
 def is_generic_lex(line: str) -> bool:
     """A generic phrase with at most a couple of characters of topic left over."""
     rest = normalise(line)
+    if not any(map(rest.__contains__, GENERIC_LEX_PHRASES)):
+        return False
     found = False
     for phrase in GENERIC_LEX_PHRASES:
         if phrase in rest:

@@ -50,26 +50,27 @@ class ScoreCard:
         """The card as tuples of plain values (what the scorer's cache keeps).
 
         Dimension names go in a tuple shared by every card with the same dimensions and the
-        points in a flat one: tuples nested deeper stay tracked by the garbage collector
-        for longer, and a GRPO run caches many cards.
+        points at the end: tuples nested deeper stay tracked by the garbage collector for
+        longer, and a GRPO run caches many cards.
         """
         names = tuple(self.dimensions)
         return (
             self.score,
             self.rating,
             _DIMENSION_NAMES.setdefault(names, names),
-            tuple(self.dimensions.values()),
             self.deductions,
             self.entities,
             self.max_points,
             self.only_mode,
             tuple(self.extras.items()),
+            *self.dimensions.values(),
         )
 
     @classmethod
     def from_tuple(cls, values: tuple) -> ScoreCard:
         """The card :meth:`as_tuple` gave."""
-        score, rating, names, points, deductions, entities, max_points, only_mode, extras = values
+        score, rating, names, deductions, entities, max_points, only_mode, extras = values[:8]
+        points = values[8:]
         return cls(
             score=score,
             rating=rating,
