@@ -42,7 +42,6 @@ _VOWELS = frozenset("aeiouyàáâäãåèéêëìíîïòóôöõùúûüý")
 MAX_LENGTH = {"lex": 150, "vec": 300, "hyde": 700}
 
 
-@lru_cache(maxsize=65536)
 def degenerate(text: str, kind: str = "vec") -> str | None:
     """Why a line is machine babble, or None when it reads like text.
 
@@ -422,7 +421,6 @@ def _openers() -> tuple[str, ...]:
     return tuple(sorted(word_list("boilerplate_hyde.txt")))
 
 
-@lru_cache(maxsize=65536)
 def repeated_words(text: str, query: str = "") -> tuple[str, ...]:
     """Words a lex line says more often than the query does: keyword stuffing.
 

@@ -214,7 +214,7 @@ def _facts(line: str, q: QueryInfo) -> LineFacts:
         flags |= NAMES_ENTITY
     if not found.isdisjoint(q.anchors):
         flags |= ANCHORED
-    if q.known.issuperset(words(line)):
+    if all(map(q.known.__contains__, words(line))):  # stops at the first new word
         flags |= QUERY_WORDS_ONLY
     least = _least_length(line)
     if echoes(line, q.text, least):
