@@ -322,12 +322,24 @@ def specific_words(text: str, lang: str | None = None) -> tuple[str, ...]:
 def says_more_than(text: str, lang: str | None, known: frozenset[str]) -> bool:
     """Whether ``text`` has a :func:`specific_words` word outside ``known`` (stops at the
     first one: most passages name something specific early)."""
-    found = [t for t in words(text) if t not in known]
+    found = list(filterfalse(known.__contains__, words(text)))
     code = _frequency_language(lang) or "en"
+    cache = _SPECIFIC.setdefault(code, {})
     for token in found:
-        if _specific(token, code):
+        specific = cache.get(token)
+        if specific is None:
+            if len(cache) > _SPECIFIC_SIZE:
+                cache.clear()
+            specific = cache[token] = _specific(token, code)
+        if specific:
             return True
     return bool(found) and not _named_words(text).isdisjoint(found)
+
+
+# Per language, whether a word is specific by its own spelling and frequency: passages
+# share most of their words.
+_SPECIFIC: dict[str, dict[str, bool]] = {}
+_SPECIFIC_SIZE = 131072
 
 
 def _specific(token: str, code: str) -> bool:
