@@ -183,7 +183,7 @@ def _read_line(stripped: str) -> tuple[str, str, int]:
     Cached by line: completions of one prompt share many lines. The result holds only
     strings and an int, so the garbage collector need not keep tracking the cache.
     """
-    if stripped.lower() in _ROLE_LINES:
+    if len(stripped) <= 9 and stripped.lower() in _ROLE_LINES:  # 'assistant' is the longest
         return _ROLE, stripped, 0
     match = _TYPED_LINE.match(stripped)
     if match is None:

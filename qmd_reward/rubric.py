@@ -94,6 +94,7 @@ class QueryInfo:
     anchors: frozenset[str] = frozenset()  # discriminating terms rare enough to anchor a line
     asked_text: str = ""  # the query's words, space-separated and space-padded
     known: frozenset[str] = frozenset()  # key terms and stopwords: what adds nothing new
+    latin: bool = True  # written in Latin script (or in none): key terms match word for word
     vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
     index: tuple[TermKeys, ...] = ()  # the vocabulary's :func:`qmd_reward.entities.term_index`
     # What the rubric learnt about each line against this query. GRPO scores many completions
@@ -311,7 +312,7 @@ def lex_facts(line: str, q: QueryInfo) -> LexFacts:
             flags_ |= GENERIC_PHRASE
         if '"' in line:
             flags_ |= QUOTED
-        problems = tuple(_lex_problems(line, q))
+        problems = tuple(_lex_problems(line, q, flags_))
         if KEEPS_NONE in problems:
             flags_ |= LACKS_KEY
         notes = tuple(f"Lex line {p}: {quote(line)}." for p in problems)
@@ -331,11 +332,14 @@ def lex_problems(line: str, q: QueryInfo) -> tuple[str, ...]:
     return lex_facts(line, q)[2]
 
 
-def _lex_problems(line: str, q: QueryInfo) -> list[str]:
+def _lex_problems(line: str, q: QueryInfo, said: int | None = None) -> list[str]:
+    """``said`` is :func:`flags` of the line, when the caller has it."""
     problems = []
     if checks.ends_on_function_word(line):
         problems.append("is cut off (ends on a function word)")
-    if not flags(line, q) & (KEEPS_DISCRIMINATING | NAMES_ENTITY):
+    if said is None:
+        said = flags(line, q)
+    if not said & (KEEPS_DISCRIMINATING | NAMES_ENTITY):
         problems.append(KEEPS_NONE)
     fillers = new_fillers(line, q)
     if fillers:
@@ -820,7 +824,7 @@ def off_topic(exp: Expansion, q: QueryInfo) -> bool:
 
     Only judged for Latin-script queries, where key terms can be matched word for word.
     """
-    if not q.key_terms or checks.script(q.text) not in ("latin", None):
+    if not q.key_terms or not q.latin:
         return False
     for _, text, _, _ in exp.lines:  # usually the first line settles it
         if text and facts(text, q)[0] & (KEEPS_KEY | NAMES_ENTITY):

@@ -8,7 +8,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Union
 
 from . import rubric
-from .checks import function_word, language
+from .checks import function_word, language, script
 from .entities import EntityDetector, default_detector, term_index
 from .expansion import DROPPING_ISSUES, LineIssue, parse_with_terms, split_only_mode
 from .lexicon import rarity
@@ -108,6 +108,7 @@ class Scorer:
                     asked=frozenset(words(part.text)),
                     asked_text=f" {' '.join(words(part.text))} ",
                     known=key_terms | STOPWORDS,
+                    latin=script(part.text) in ("latin", None),
                     anchors=rubric.anchoring_terms(discriminating),
                     vocabulary=vocabulary,
                     index=term_index(vocabulary),
