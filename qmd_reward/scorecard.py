@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 from typing import Any
 
@@ -71,15 +71,15 @@ class ScoreCard:
         """The card :meth:`as_tuple` gave."""
         score, rating, names, deductions, entities, max_points, only_mode, extras = values[:8]
         points = values[8:]
-        return cls(
-            score=score,
-            rating=rating,
-            dimensions=MappingProxyType(dict(zip(names, points))),
-            deductions=deductions,
-            entities=entities,
-            max_points=max_points,
-            only_mode=only_mode,
-            extras=MappingProxyType(dict(extras)) if extras else NO_EXTRAS,
+        return new_card(
+            score,
+            rating,
+            MappingProxyType(dict(zip(names, points))),
+            deductions,
+            entities,
+            max_points,
+            only_mode,
+            MappingProxyType(dict(extras)) if extras else NO_EXTRAS,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -100,3 +100,33 @@ class ScoreCard:
         if self.deductions:
             text += " - " + "; ".join(self.deductions[:3])
         return text
+
+
+# The slots' own setters: a frozen dataclass's __init__ goes through object.__setattr__ once
+# per field, which costs twice as much, and the scorer builds one card per completion.
+(_score, _rating, _dimensions, _deductions, _entities, _max_points, _only_mode, _extras) = (
+    getattr(ScoreCard, f.name).__set__ for f in fields(ScoreCard)
+)
+
+
+def new_card(
+    score: float,
+    rating: str,
+    dimensions: MappingProxyType[str, float],
+    deductions: tuple[str, ...],
+    entities: tuple[str, ...],
+    max_points: float,
+    only_mode: str | None,
+    extras: MappingProxyType[str, Any],
+) -> ScoreCard:
+    """``ScoreCard(...)`` with the fields in order, without running ``__init__``."""
+    card = object.__new__(ScoreCard)
+    _score(card, score)
+    _rating(card, rating)
+    _dimensions(card, dimensions)
+    _deductions(card, deductions)
+    _entities(card, entities)
+    _max_points(card, max_points)
+    _only_mode(card, only_mode)
+    _extras(card, extras)
+    return card

@@ -13,7 +13,7 @@ from .entities import EntityDetector, default_detector, term_index
 from .expansion import DROPPING_ISSUES, LineIssue, parse_with_terms, split_only_mode
 from .lexicon import rarity
 from .rubric import QueryInfo
-from .scorecard import FAILED, NO_EXTRAS, ScoreCard, rating_for
+from .scorecard import FAILED, NO_EXTRAS, ScoreCard, new_card, rating_for
 from .text import STOPWORDS, content_words, words
 
 if TYPE_CHECKING:
@@ -221,15 +221,15 @@ class Scorer:
             if echoes and score > cap and not bad:
                 score = cap
                 notes.insert(0, f"Score capped at {cap}: {echoes} lex line(s) echo the query.")
-        return ScoreCard(
-            score=round(score, 6),
-            rating=rating_for(score),
-            dimensions=MappingProxyType(dims),
-            deductions=tuple(notes),
-            entities=q.entities,
-            max_points=max_points,
-            only_mode=q.only,
-            extras=MappingProxyType(extras) if extras else NO_EXTRAS,
+        return new_card(
+            round(score, 6),
+            rating_for(score),
+            MappingProxyType(dims),
+            tuple(notes),
+            q.entities,
+            max_points,
+            q.only,
+            MappingProxyType(extras) if extras else NO_EXTRAS,
         )
 
 

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rapidfuzz import fuzz
 
-from qmd_reward import checks, entities, lexicon, rubric
+from qmd_reward import checks, entities, expansion, lexicon, rubric
 from qmd_reward.text import FUNCTION_WORDS, STOPWORDS, normalise, words
 
 # Letters, glue characters, symbols and whitespace the checks treat specially.
@@ -187,3 +187,23 @@ def test_similarity_length_shortcut_only_rules_out_low_ratios(a, b):
     if 200 * min(len(a), len(b)) < 90 * (len(a) + len(b)):
         assert fuzz.token_sort_ratio(a, b) < 90
     assert rubric._similar(a, b, 90) is (fuzz.token_sort_ratio(a, b) >= 90)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(["lex", "LEX", "Vec", "hyde", "hydex", "lex ", "\u00a0", ":", " ", "é"]),
+        max_size=6,
+    ).map("".join)
+    | st.text(max_size=20)
+)
+def test_typed_line_reading_matches_its_regex(line):
+    stripped = line.strip()
+    if not stripped or stripped.lower() in {"assistant", "user", "system"}:
+        return
+    kind, content, _ = expansion._read_line.__wrapped__(stripped)
+    match = expansion._TYPED_LINE.match(stripped)
+    if match is None:
+        assert (kind, content) == ("", stripped)
+    else:
+        assert (kind, content) == (match.group(1).lower(), match.group(2).strip())

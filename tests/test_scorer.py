@@ -1,3 +1,4 @@
+import dataclasses
 import json
 import subprocess
 import sys
@@ -162,3 +163,15 @@ def test_removing_an_entity_never_raises_score(case, vocab, kinds):
     )
     scorer = Scorer()
     assert scorer.score(query, stripped).score <= scorer.score(query, text).score + 1e-9
+
+
+def test_cards_built_without_init_equal_constructed_ones():
+    from types import MappingProxyType
+
+    from qmd_reward.scorecard import NO_EXTRAS, new_card
+
+    values = (0.5, "Good", MappingProxyType({"format": 30.0}), ("n",), ("e",), 30.0, None)
+    built, made = new_card(*values, NO_EXTRAS), ScoreCard(*values, NO_EXTRAS)
+    assert built == made and repr(built) == repr(made)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        built.score = 1.0
