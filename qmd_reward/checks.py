@@ -418,7 +418,7 @@ def boilerplate_opening(text: str) -> str | None:
     openers = _openers()
     # Only the opening matters: normalising a head of the passage gives a prefix of the
     # normalised passage, long enough unless the head is mostly whitespace.
-    longest = max(map(len, openers), default=0)
+    longest = _longest_opener()
     head = text[: 2 * longest]
     lower = " ".join(head.lower().split())
     if len(lower) < longest and len(head) < len(text):
@@ -426,6 +426,11 @@ def boilerplate_opening(text: str) -> str | None:
     if not lower.startswith(openers):  # one C-level test for the common case
         return None
     return next(opener for opener in openers if lower.startswith(opener))
+
+
+@cache
+def _longest_opener() -> int:
+    return max(map(len, _openers()), default=0)
 
 
 @cache

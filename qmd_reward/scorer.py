@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Union
 
@@ -39,6 +40,17 @@ def discriminating_terms(key_terms: frozenset[str]) -> frozenset[str]:
     weights = {term: rarity(term) for term in key_terms}
     top = max(weights.values())
     return frozenset(t for t, w in weights.items() if w >= 0.6 * top)
+
+
+@lru_cache(maxsize=64)
+def _max_points(names: tuple[str, ...]) -> float:
+    return float(sum(map(rubric.MAX_POINTS.__getitem__, names)))
+
+
+@lru_cache(maxsize=65536)
+def _rounded(score: float) -> float:
+    """``round(score, 6)``: scores are ratios of a few point totals, so they repeat."""
+    return round(score, 6)
 
 
 class _LRU(OrderedDict):
@@ -185,7 +197,7 @@ class Scorer:
                 "ndcg_before": found.ndcg_before,
                 "ndcg_after": found.ndcg_after,
             }
-        max_points = float(sum(map(rubric.MAX_POINTS.__getitem__, dims)))
+        max_points = _max_points(tuple(dims))
         score = min(1.0, max(0.0, sum(dims.values()) / max_points))
         bad = 0
         if exp.flawed:
@@ -222,7 +234,7 @@ class Scorer:
                 score = cap
                 notes.insert(0, f"Score capped at {cap}: {echoes} lex line(s) echo the query.")
         return new_card(
-            round(score, 6),
+            _rounded(score),
             rating_for(score),
             MappingProxyType(dims),
             tuple(notes),
