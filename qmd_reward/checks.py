@@ -438,6 +438,7 @@ def _openers() -> tuple[str, ...]:
     return tuple(sorted(word_list("boilerplate_hyde.txt")))
 
 
+@lru_cache(maxsize=65536)
 def repeated_words(text: str, query: str = "") -> tuple[str, ...]:
     """Words a lex line says more often than the query does: keyword stuffing.
 
