@@ -58,12 +58,13 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     if not found:
         return "no words at all"
     tokens = list(compress(found, map(_DIGITS.__ne__, shapes))) if seen & _DIGITS else found
-    if len(tokens) >= 4 and len(set(tokens)) * 2 <= len(tokens):
+    distinct = len(set(tokens))
+    if len(tokens) >= 4 and distinct * 2 <= len(tokens):
         top, count = Counter(tokens).most_common(1)[0]
         if count >= 3 and count / len(tokens) > 0.5:
             return f"the token {top!r} repeated"
     # 'the the handshake of of tcp is is': prose stutters a word now and then, not three times.
-    doubles = sum(map(eq, tokens, tokens[1:]))
+    doubles = sum(map(eq, tokens, tokens[1:])) if distinct < len(tokens) else 0
     if doubles >= 2 and any(map(eq, tokens, tokens[2:])):
         for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
             if a == b == c:
