@@ -23,6 +23,7 @@ from qmd_reward.records import read_records
 
 ROOT = Path(__file__).resolve().parents[1]
 JUDGEMENTS = ROOT / "benchmarks" / "judgements"
+SPEED_RUNS = 3
 
 
 def load(name: str) -> list[dict]:
@@ -232,9 +233,23 @@ def main() -> None:
     entities(scorer, show, "entities_holdout.jsonl")  # written blind; never tuned on
     broken(scorer)
     anchor_mean(anchor_pairs())
-    # Speed on texts the measuring process has never scored, each figure in a fresh process.
+    # Speed on texts the measuring process has never scored, each figure in a fresh process;
+    # several processes, since one run on a shared machine varies by about a tenth.
     for which in ("unique", "grpo"):
-        subprocess.run([sys.executable, __file__, "--rate", which], check=True)
+        rates = []
+        for _ in range(SPEED_RUNS):
+            out = subprocess.run(
+                [sys.executable, __file__, "--rate", which],
+                check=True,
+                capture_output=True,
+                text=True,
+            ).stdout
+            print(out, end="")
+            rates.append(float(out.split(": ", 1)[1].split()[0].replace(",", "")))
+        print(
+            f"  {which}: median {statistics.median(rates):,.0f}/s over {SPEED_RUNS} processes "
+            f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
+        )
 
 
 if __name__ == "__main__":

@@ -123,6 +123,7 @@ def _key(token: str) -> str:
 
 
 _INNER_DOT = re.compile(r"\.\w")
+_PART_POSSESSIVE = re.compile(r"'s(?= |$)")
 
 
 def _has_glue(line: str) -> bool:
@@ -142,17 +143,10 @@ def _line_keys(line: str) -> tuple[str, ...]:
     """
     if not _has_glue(line):  # most lines: every word is its own key
         return words(line)
-    keys = []
-    for token in words(line.replace("’", "'")):
-        if token.isalnum():  # a plain word is its own key
-            keys.append(token)
-            continue
-        parts = token.split("-") if "-" in token else (token,)
-        for part in parts:
-            key = _key(part)
-            if key:
-                keys.append(key)
-    return tuple(keys)
+    # _key on every hyphen-separated part of every word, done on the words joined: a word
+    # has no spaces, and its hyphens, dots and apostrophes sit between letters or digits.
+    joined = " ".join(words(line.replace("’", "'"))).replace("-", " ").replace(".", "")
+    return tuple(_PART_POSSESSIVE.sub("", joined).split())
 
 
 @lru_cache(maxsize=65536)
