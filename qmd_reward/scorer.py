@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
+from itertools import islice
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Union
 
@@ -42,9 +42,12 @@ def discriminating_terms(key_terms: frozenset[str]) -> frozenset[str]:
     return frozenset(t for t, w in weights.items() if w >= 0.6 * top)
 
 
-@lru_cache(maxsize=64)
-def _max_points(names: tuple[str, ...]) -> float:
-    return float(sum(map(rubric.MAX_POINTS.__getitem__, names)))
+_FULL_WITHOUT_HYDE = tuple(d for d in rubric.FULL_DIMENSIONS if d[0] != "hyde")
+# The points each set of dimensions can give.
+_MAX_POINTS = {
+    spec: float(sum(rubric.MAX_POINTS[name] for name, _ in spec))
+    for spec in (rubric.FULL_DIMENSIONS, _FULL_WITHOUT_HYDE, rubric.ONLY_DIMENSIONS)
+}
 
 
 @lru_cache(maxsize=65536)
@@ -53,7 +56,11 @@ def _rounded(score: float) -> float:
     return round(score, 6)
 
 
-class _LRU(OrderedDict):
+class _Cache(dict):
+    """A dict that forgets its oldest quarter when it outgrows ``size`` (first in, first
+    out): one eviction per many insertions, where popping the oldest each time costs on
+    every completion once the cache is full."""
+
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
@@ -61,7 +68,8 @@ class _LRU(OrderedDict):
     def put(self, key, value) -> None:
         self[key] = value
         if len(self) > self.size:
-            self.popitem(last=False)
+            for old in list(islice(self, max(1, self.size // 4))):
+                del self[old]
 
 
 class Scorer:
@@ -80,8 +88,8 @@ class Scorer:
         self.entity_detector = entity_detector or default_detector()
         # With a judge, records that name relevant documents get the retrieval dimension.
         self.retrieval = retrieval
-        self._queries: _LRU = _LRU(cache_size)
-        self._cards: _LRU = _LRU(cache_size)
+        self._queries: _Cache = _Cache(cache_size)
+        self._cards: _Cache = _Cache(cache_size)
 
     # -- query analysis ----------------------------------------------------------------
 
@@ -165,10 +173,10 @@ class Scorer:
 
     def _score(self, q: QueryInfo, text: str, relevant: tuple | None = None) -> ScoreCard:
         exp = parse_with_terms(text, q.terms, q.readings)
-        dimensions_spec = rubric.ONLY_DIMENSIONS if q.only else rubric.FULL_DIMENSIONS
         failure = rubric.hard_failure(exp, q)
         if failure is not None:
-            names = [n for n, _ in dimensions_spec if n != "hyde"]
+            spec = rubric.ONLY_DIMENSIONS if q.only else _FULL_WITHOUT_HYDE
+            names = [n for n, _ in spec]
             return ScoreCard(
                 score=0.0,
                 rating=FAILED,
@@ -178,11 +186,13 @@ class Scorer:
                 max_points=float(sum(rubric.MAX_POINTS[n] for n in names)),
                 only_mode=q.only,
             )
+        if q.only:
+            spec = rubric.ONLY_DIMENSIONS
+        else:
+            spec = rubric.FULL_DIMENSIONS if exp.hyde else _FULL_WITHOUT_HYDE
         dims: dict[str, float] = {}
         notes: list[str] = []
-        for name, dimension in dimensions_spec:
-            if name == "hyde" and not exp.hyde:
-                continue
+        for name, dimension in spec:
             points, more = dimension(exp, q)
             dims[name] = float(points)
             notes += more
@@ -197,7 +207,9 @@ class Scorer:
                 "ndcg_before": found.ndcg_before,
                 "ndcg_after": found.ndcg_after,
             }
-        max_points = _max_points(tuple(dims))
+        max_points = _MAX_POINTS[spec]
+        if "retrieval" in dims:
+            max_points += rubric.MAX_POINTS["retrieval"]
         score = min(1.0, max(0.0, sum(dims.values()) / max_points))
         bad = 0
         if exp.flawed:
