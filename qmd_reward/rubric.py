@@ -194,14 +194,18 @@ QUOTED = 256  # lex only: has a quoted phrase
 LexFacts = tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...], int, str]
 
 
+def _keep(memo: dict, key: str, value):
+    """Store ``value`` in one of a query's memos, emptying it first when it is full."""
+    if len(memo) >= MEMO_SIZE:
+        memo.clear()
+    memo[key] = value
+    return value
+
+
 def facts(line: str, q: QueryInfo) -> LineFacts:
     """Flags and mentioned terms of ``line`` against ``q``, worked out once per pair."""
     found = q.memo.get(line)
-    if found is None:
-        if len(q.memo) >= MEMO_SIZE:
-            q.memo.clear()
-        found = q.memo[line] = _facts(line, q)
-    return found
+    return _keep(q.memo, line, _facts(line, q)) if found is None else found
 
 
 def _facts(line: str, q: QueryInfo) -> LineFacts:
@@ -304,27 +308,27 @@ KEEPS_NONE = "keeps none of the query's discriminating terms"
 def lex_facts(line: str, q: QueryInfo) -> LexFacts:
     """:func:`facts` of a lex line with its :func:`lex_problems`, worked out once per pair."""
     found = q.lex_memo.get(line)
-    if found is None:
-        if len(q.lex_memo) >= MEMO_SIZE:
-            q.lex_memo.clear()
-        flags_, terms = facts(line, q)
-        if is_generic_lex(line):
-            flags_ |= GENERIC_PHRASE
-        if '"' in line:
-            flags_ |= QUOTED
-        problems = tuple(_lex_problems(line, q, flags_))
-        if KEEPS_NONE in problems:
-            flags_ |= LACKS_KEY
-        notes = tuple(f"Lex line {p}: {quote(line)}." for p in problems)
-        echo, note = 0, ""
-        if flags_ & ECHO:
-            echo, note = 10, f"Lex line only repeats the query: {quote(line)}."
-        elif flags_ & NEAR_ECHO:
-            echo, note = 2, f"Lex line reshuffles the query's words: {quote(line)}."
-        elif stuffed := checks.repeated_words(line, q.text):
-            echo, note = 3, f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing."
-        found = q.lex_memo[line] = (flags_, terms, problems, notes, echo, note)
-    return found
+    return _keep(q.lex_memo, line, _lex_facts(line, q)) if found is None else found
+
+
+def _lex_facts(line: str, q: QueryInfo) -> LexFacts:
+    flags_, terms = facts(line, q)
+    if is_generic_lex(line):
+        flags_ |= GENERIC_PHRASE
+    if '"' in line:
+        flags_ |= QUOTED
+    problems = tuple(_lex_problems(line, q, flags_))
+    if KEEPS_NONE in problems:
+        flags_ |= LACKS_KEY
+    notes = tuple(f"Lex line {p}: {quote(line)}." for p in problems)
+    echo, note = 0, ""
+    if flags_ & ECHO:
+        echo, note = 10, f"Lex line only repeats the query: {quote(line)}."
+    elif flags_ & NEAR_ECHO:
+        echo, note = 2, f"Lex line reshuffles the query's words: {quote(line)}."
+    elif stuffed := checks.repeated_words(line, q.text):
+        echo, note = 3, f"Lex line repeats words ({', '.join(stuffed)}): keyword stuffing."
+    return flags_, terms, problems, notes, echo, note
 
 
 def lex_problems(line: str, q: QueryInfo) -> tuple[str, ...]:
@@ -378,11 +382,7 @@ HydeFacts = tuple[tuple[str, ...], float, tuple[str, ...], tuple[str, ...], floa
 
 def hyde_facts(passage: str, q: QueryInfo) -> HydeFacts:
     found = q.hyde_memo.get(passage)
-    if found is None:
-        if len(q.hyde_memo) >= MEMO_SIZE:
-            q.hyde_memo.clear()
-        found = q.hyde_memo[passage] = _hyde_facts(passage, q)
-    return found
+    return _keep(q.hyde_memo, passage, _hyde_facts(passage, q)) if found is None else found
 
 
 def _hyde_facts(passage: str, q: QueryInfo) -> HydeFacts:
