@@ -216,9 +216,9 @@ TermKeys = tuple[str, str | None, int, tuple[str, ...], str | None]
 @lru_cache(maxsize=8192)
 def term_index(terms: tuple[str, ...]) -> tuple[TermKeys, ...]:
     """Each term with its squashed spelling, token count, the spellings :func:`mentions`
-    accepts for a window (the word and its inflections) and its Porter stem, when it has one
-    or two tokens; else
-    (term, None, 0, (), None): longer names need the window search of :func:`mentions`."""
+    accepts for a window (the word and its inflections) and its Porter stem, when it has
+    one or two tokens; else (term, None, 0, (), None): longer names need the window search
+    of :func:`mentions`."""
     found: list[TermKeys] = []
     for term in terms:
         keys = _line_keys(term)

@@ -20,7 +20,7 @@ Each function returns ``(points, deductions)``; deductions are short plain sente
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import filterfalse
@@ -118,7 +118,8 @@ def quote(text: str, width: int = 40) -> str:
 def echoes(line: str, query: str, least: int | None = None) -> bool:
     """A line that is the query, or the query with a few characters added (original rule).
 
-    ``least`` is :func:`_least_length` of the line, when the caller has it."""
+    ``least`` is :func:`_least_length` of the line, when the caller has it.
+    """
     query = normalise(query)
     if least is None:
         least = _least_length(line)
@@ -179,22 +180,22 @@ NAMES_ENTITY = 4
 ECHO = 8  # is the query, give or take a few characters
 NEAR_ECHO = 16  # is the query's words reshuffled or barely respelled
 ANCHORED = 32  # mentions a rare discriminating term (see :func:`anchored`)
-QUERY_WORDS_ONLY = 512  # has no word but the query's key terms and stopwords
 GENERIC_PHRASE = 64  # lex only: a generic phrase (see :func:`is_generic_lex`)
+LACKS_KEY = 128  # lex only: keeps none of the discriminating terms (see :data:`KEEPS_NONE`)
+QUOTED = 256  # lex only: has a quoted phrase
+QUERY_WORDS_ONLY = 512  # has no word but the query's key terms and stopwords
 MEMO_SIZE = 4096
 
 # (flags, mentioned terms). A plain tuple of atomic values on purpose: the garbage collector
 # stops tracking those, and a GRPO run keeps hundreds of thousands of them in the memo.
 LineFacts = tuple[int, tuple[str, ...]]
-LACKS_KEY = 128  # lex only: keeps none of the discriminating terms (see :data:`KEEPS_NONE`)
-QUOTED = 256  # lex only: has a quoted phrase
 # What every dimension asks about a lex line, worked out once per (query, line): flags (those
 # of :func:`facts` with GENERIC_PHRASE, LACKS_KEY and QUOTED), mentioned terms, problems and
 # their deductions, and the diversity points the line costs with that deduction ('' if none).
 LexFacts = tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...], int, str]
 
 
-def _keep(memo: dict, key: str, value):
+def _keep(memo: dict, key: Hashable, value):
     """Store ``value`` in one of a query's memos, emptying it first when it is full."""
     if len(memo) >= MEMO_SIZE:
         memo.clear()
@@ -533,8 +534,6 @@ def _pair_budget(lines: tuple[str, ...], kind: str, q: QueryInfo) -> tuple[float
     key = (kind, lines)
     found = q.pair_memo.get(key)
     if found is None:
-        if len(q.pair_memo) >= MEMO_SIZE:
-            q.pair_memo.clear()
         budget, notes = 5.0, []
         min_distance = 2 if kind == "lex" else 3
         for i, a in enumerate(lines):
@@ -544,7 +543,7 @@ def _pair_budget(lines: tuple[str, ...], kind: str, q: QueryInfo) -> tuple[float
                     notes.append(
                         f"Two {kind} lines say nearly the same: {quote(a)} and {quote(b)}."
                     )
-        found = q.pair_memo[key] = (max(0.0, budget), tuple(notes))
+        found = _keep(q.pair_memo, key, (max(0.0, budget), tuple(notes)))
     return found
 
 
