@@ -23,8 +23,6 @@ TEMPLATE_TOKENS = ("<|im_start|>", "<|im_end|>", "<|endoftext|>")
 _ROLE_LINES = frozenset({"assistant", "user", "system"})
 _END_MARKER = re.compile(r"(?:\s*(?:<\|im_end\|>|<\|endoftext\|>))+\s*\Z")
 _THINK_BLOCK = re.compile(r"<think>.*?(?:</think>|\Z)", re.DOTALL)
-# A typed line. _read_line reads it with str.partition (same result, checked by a test).
-_TYPED_LINE = re.compile(r"^(lex|vec|hyde)\s*:\s?(.*)$", re.IGNORECASE | re.DOTALL)
 # Older training files wrote "only: lex" without the slash; both mean the same request.
 _ONLY_MODE = re.compile(r"\s+/?only:\s*(lex|vec|hyde)\s*$", re.IGNORECASE)
 _NON_ALNUM = re.compile(r"[^a-z0-9\s]")
@@ -186,7 +184,8 @@ def _read_line(stripped: str) -> tuple[str, str, int]:
     """
     if len(stripped) <= 9 and stripped.lower() in _ROLE_LINES:  # 'assistant' is the longest
         return _ROLE, stripped, 0
-    # What _TYPED_LINE matches, without a regex scanning the whole line.
+    # 'lex:', 'LEX :' ...: a type, optional whitespace, a colon (tests/test_fast_paths.py
+    # checks this against the regex ^(lex|vec|hyde)\s*:\s?(.*)$ without case).
     head, colon, rest = stripped.partition(":")
     kind = head.rstrip().lower()
     if not colon or kind not in LINE_TYPES:

@@ -179,7 +179,7 @@ KEEPS_DISCRIMINATING = 2  # mentions a discriminating term (or the query has non
 NAMES_ENTITY = 4
 ECHO = 8  # is the query, give or take a few characters
 NEAR_ECHO = 16  # is the query's words reshuffled or barely respelled
-ANCHORED = 32  # mentions a rare discriminating term (see :func:`anchored`)
+ANCHORED = 32  # mentions a rare discriminating term (see :func:`anchoring_terms`)
 GENERIC_PHRASE = 64  # lex only: a generic phrase (see :func:`is_generic_lex`)
 LACKS_KEY = 128  # lex only: keeps none of the discriminating terms (see :data:`KEEPS_NONE`)
 QUOTED = 256  # lex only: has a quoted phrase
@@ -243,19 +243,10 @@ def names_entity(line: str, q: QueryInfo) -> bool:
     return bool(facts(line, q)[0] & NAMES_ENTITY)
 
 
-def restates(line: str, q: QueryInfo) -> bool:
-    """The line is the query again, word for word or reshuffled."""
-    return bool(facts(line, q)[0] & (ECHO | NEAR_ECHO))
-
-
-def anchored(line: str, q: QueryInfo) -> bool:
-    """A lex line without the entity can still be pinned to the topic by a rare query term
-    ('jsonb gin index' for 'postgresql jsonb index'); 'racing team founders' is not."""
-    return bool(facts(line, q)[0] & ANCHORED)
-
-
 def anchoring_terms(discriminating: frozenset[str]) -> frozenset[str]:
-    """The discriminating terms rare enough to anchor a line (see :func:`anchored`)."""
+    """The discriminating terms rare enough to anchor a line: a lex line without the entity
+    can still be pinned to the topic by one ('jsonb gin index' for 'postgresql jsonb
+    index'); 'racing team founders' is not."""
     return frozenset(t for t in discriminating if zipf(t) < 3.0)
 
 
