@@ -1,7 +1,8 @@
 """Line-level checks a careful search engineer makes, beyond the original rubric.
 
-Query-independent checks (is this text degenerate? which script and language?) are cached by
-text: GRPO samples many completions that share lines. Everything here is pure.
+Query-independent checks (is this text degenerate? which script and language?). Word-level
+verdicts and the checks several callers ask of one text are cached; the rest run once per
+(query, line), which the rubric's memos already keep. Everything here is pure.
 """
 
 from __future__ import annotations
@@ -9,8 +10,8 @@ from __future__ import annotations
 import re
 from collections import Counter
 from functools import cache, lru_cache, reduce
-from itertools import compress, filterfalse
-from operator import eq, or_
+from itertools import compress, filterfalse, repeat
+from operator import eq, is_, or_
 
 from .lexicon import known_word, word_list, zipf
 from .text import FUNCTION_WORDS, words
@@ -132,9 +133,12 @@ def _shapes(found: tuple[str, ...]) -> list[int]:
     if None in shapes:
         if len(_SHAPE_CACHE) > _SHAPE_CACHE_SIZE:
             _SHAPE_CACHE.clear()
-        for i, shape in enumerate(shapes):
-            if shape is None:
-                shapes[i] = _SHAPE_CACHE[found[i]] = _shape(found[i])
+            new = set(found)
+        else:  # only the new words are looked at in Python
+            new = set(compress(found, map(is_, shapes, repeat(None))))
+        for word in new:
+            _SHAPE_CACHE[word] = _shape(word)
+        shapes = list(map(_SHAPE_CACHE.__getitem__, found))
     return shapes
 
 
@@ -271,7 +275,6 @@ def _fit(words_: list[str], lang: str) -> float:
     return sum(zipf(w, lang) for w in words_) / len(words_)
 
 
-@lru_cache(maxsize=16384)
 def talks_around(text: str) -> bool:
     """Whether a passage uses words that describe a text rather than state a fact
     ('overview', 'detailed information', 'many options')."""
@@ -321,19 +324,24 @@ def specific_words(text: str, lang: str | None = None) -> tuple[str, ...]:
 
 
 def says_more_than(text: str, lang: str | None, known: frozenset[str]) -> bool:
-    """Whether ``text`` has a :func:`specific_words` word outside ``known`` (stops at the
-    first one: most passages name something specific early)."""
+    """Whether ``text`` has a :func:`specific_words` word outside ``known``.
+
+    Each word's verdict is kept per language: passages share most of their words, so the
+    words are looked up in C and only those never judged are judged, up to the first
+    specific one."""
     found = list(filterfalse(known.__contains__, words(text)))
     code = _frequency_language(lang) or "en"
     cache = _SPECIFIC.setdefault(code, {})
-    for token in found:
-        specific = cache.get(token)
-        if specific is None:
-            if len(cache) > _SPECIFIC_SIZE:
-                cache.clear()
+    judged = list(map(cache.get, found))  # True, False, or None for a word not judged yet
+    if True in judged:
+        return True
+    if None in judged:
+        if len(cache) > _SPECIFIC_SIZE:
+            cache.clear()
+        for token in compress(found, map(is_, judged, repeat(None))):
             specific = cache[token] = _specific(token, code)
-        if specific:
-            return True
+            if specific:
+                return True
     return bool(found) and not _named_words(text).isdisjoint(found)
 
 
@@ -381,14 +389,12 @@ def ends_on_function_word(text: str) -> bool:
 _DANGLING = ",;:(-–—"
 
 
-@lru_cache(maxsize=16384)
 def hyde_truncated(text: str) -> bool:
     """A passage that stops mid-sentence: on a function word or dangling punctuation."""
     end = text.rstrip()[-1:]
     return (bool(end) and end in _DANGLING) or ends_on_function_word(text)
 
 
-@lru_cache(maxsize=65536)
 def fillers_in(text: str) -> tuple[str, ...]:
     """Filler words and phrases in a line (word-bounded)."""
     tokens = words(text)
@@ -399,22 +405,22 @@ def fillers_in(text: str) -> tuple[str, ...]:
     if not starts:
         return tuple(sorted(found)) if found else ()
     padded = f" {' '.join(tokens)} "
-    found = found.union(f for first in starts for f in phrases[first] if f" {f} " in padded)
-    return tuple(sorted(found))
+    hits = [hit[1:-1] for first in starts for hit in filter(padded.__contains__, phrases[first])]
+    return tuple(sorted(found.union(hits)))
 
 
 @cache
 def _filler_index() -> tuple[frozenset[str], dict[str, tuple[str, ...]], frozenset[str]]:
-    """Single-word fillers, and filler phrases by their first word."""
+    """Single-word fillers, and filler phrases (space-padded, as they are searched for) by
+    their first word."""
     entries = word_list("fillers.txt")
     single = frozenset(f for f in entries if " " not in f)
     phrases: dict[str, list[str]] = {}
     for phrase in sorted(f for f in entries if " " in f):
-        phrases.setdefault(phrase.split()[0], []).append(phrase)
+        phrases.setdefault(phrase.split()[0], []).append(f" {phrase} ")
     return single, {first: tuple(found) for first, found in phrases.items()}, frozenset(phrases)
 
 
-@lru_cache(maxsize=16384)
 def boilerplate_opening(text: str) -> str | None:
     openers = _openers()
     # Only the opening matters: normalising a head of the passage gives a prefix of the

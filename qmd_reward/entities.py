@@ -246,31 +246,33 @@ def mentioned_terms(
     """
     keys = _line_keys(line)
     single = frozenset(keys)
-    squashed = "".join(keys)
+    squashed: str | None = None
     pairs: set[str] | None = None
     triples: set[str] | None = None
     spaced: str | None = None
-    found = set()
+    found = []
     for term, key, width, variants, root in term_index(terms) if index is None else index:
         if key is None:
             if mentions(line, term):
-                found.add(term)
+                found.append(term)
             continue
-        if not single.isdisjoint(variants):
-            found.add(term)
+        if not single.isdisjoint(variants):  # most mentions: the word or an inflection
+            found.append(term)
             continue
+        if squashed is None:
+            squashed = "".join(keys)
         if key[:-1] in squashed:
             if pairs is None:
                 pairs = {a + b for a, b in pairwise(keys)}
             if not pairs.isdisjoint(variants):
-                found.add(term)
+                found.append(term)
                 continue
             # mentions() lets a two-token name span three tokens ('git hub actions').
             if width == 2:
                 if triples is None:
                     triples = {a + b + c for a, b, c in zip(keys, keys[1:], keys[2:])}
                 if not triples.isdisjoint(variants):
-                    found.add(term)
+                    found.append(term)
                     continue
         # A Porter stem is the word's start (its last letter may change: y -> i), so only
         # words that begin with the term's stem can share it; stemming is slow, this is not.
@@ -281,7 +283,7 @@ def mentioned_terms(
             if f" {start}" not in spaced:
                 continue
             if any(k.startswith(start) and _root(k) == root for k in keys):
-                found.add(term)
+                found.append(term)
     return frozenset(found)
 
 

@@ -19,6 +19,8 @@ Each function returns ``(points, deductions)``; deductions are short plain sente
 
 from __future__ import annotations
 
+import re
+import weakref
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -62,6 +64,7 @@ GENERIC_LEX_PHRASES = (
     "what is",
     "how to",
 )
+_GENERIC_LEX = re.compile("|".join(map(re.escape, GENERIC_LEX_PHRASES)))
 # Line problems that cost format points: QMD drops or cannot use such a line.
 UNUSABLE = {
     LineIssue.EMPTY: "is empty",
@@ -98,12 +101,23 @@ class QueryInfo:
     vocabulary: tuple[str, ...] = ()  # key terms and entities, the words lines are checked for
     index: tuple[TermKeys, ...] = ()  # the vocabulary's :func:`qmd_reward.entities.term_index`
     # What the rubric learnt about each line against this query. GRPO scores many completions
-    # of one prompt and they share lines, so each (query, line) fact is worked out once.
-    memo: dict[str, LineFacts] = field(default_factory=dict, compare=False, repr=False)
-    lex_memo: dict[str, LexFacts] = field(default_factory=dict, compare=False, repr=False)
-    hyde_memo: dict[str, HydeFacts] = field(default_factory=dict, compare=False, repr=False)
-    pair_memo: dict[tuple, tuple] = field(default_factory=dict, compare=False, repr=False)
+    # of one prompt and they share lines, so each (query, line) fact is worked out once:
+    # memo[line] is :func:`facts`, lex_memo[line] :func:`lex_facts`, hyde_memo[passage]
+    # :func:`hyde_facts` and pair_memo[(kind, lines)] :func:`_pair_budget`.
+    memo: Memo = field(init=False, compare=False, repr=False)
+    lex_memo: Memo = field(init=False, compare=False, repr=False)
+    hyde_memo: Memo = field(init=False, compare=False, repr=False)
+    pair_memo: Memo = field(init=False, compare=False, repr=False)
     readings: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        for name, work in (
+            ("memo", _facts),
+            ("lex_memo", _lex_facts),
+            ("hyde_memo", _hyde_facts),
+            ("pair_memo", _pair_budget),
+        ):
+            object.__setattr__(self, name, Memo(work, self))
 
 
 @lru_cache(maxsize=65536)
@@ -165,12 +179,21 @@ def _similar(a: str, b: str, threshold: int) -> bool:
 
 @lru_cache(maxsize=65536)
 def near_duplicate(a: str, b: str, min_distance: int) -> bool:
-    a, b = normalise(a), normalise(b)
+    (a, a_words), (b, b_words) = _compared(a), _compared(b)
     if a == b or a in b or b in a:
         return True
-    if len(set(a.split()).symmetric_difference(b.split())) < min_distance:
+    if len(set(a_words).symmetric_difference(b_words)) < min_distance:
         return True
     return _similar(a, b, 90)
+
+
+@lru_cache(maxsize=65536)
+def _compared(line: str) -> tuple[str, tuple[str, ...]]:
+    """What :func:`near_duplicate` compares of a line, kept per line: a line of a GRPO
+    completion is compared with each other line of its type, in many completions. Words in
+    a tuple, not a set: a tuple of strings drops out of the garbage collector's sight."""
+    text = normalise(line)
+    return text, tuple(text.split())
 
 
 # What the rubric asks about a line against a query, as bit flags.
@@ -195,18 +218,32 @@ LineFacts = tuple[int, tuple[str, ...]]
 LexFacts = tuple[int, tuple[str, ...], tuple[str, ...], tuple[str, ...], int, str]
 
 
-def _keep(memo: dict, key: Hashable, value):
-    """Store ``value`` in one of a query's memos, emptying it first when it is full."""
-    if len(memo) >= MEMO_SIZE:
-        memo.clear()
-    memo[key] = value
-    return value
+class Memo(dict):
+    """One of a query's memos: what ``work(key, query)`` gave for each key, worked out on
+    first use. Read as ``memo[key]``: a hit is a dict lookup in C, with no Python call, and
+    the rubric looks up the same (query, line) pairs many times per completion. A full memo
+    is emptied before it takes a new key.
+
+    The query is held weakly: a cycle between it and its memos would keep an evicted
+    query's memos alive until a full garbage collection."""
+
+    __slots__ = ("query", "work")
+
+    def __init__(self, work: Callable[[Any, QueryInfo], Any], query: QueryInfo) -> None:
+        super().__init__()
+        self.work = work
+        self.query = weakref.ref(query)
+
+    def __missing__(self, key: Hashable) -> Any:
+        if len(self) >= MEMO_SIZE:
+            self.clear()
+        value = self[key] = self.work(key, self.query())
+        return value
 
 
 def facts(line: str, q: QueryInfo) -> LineFacts:
     """Flags and mentioned terms of ``line`` against ``q``, worked out once per pair."""
-    found = q.memo.get(line)
-    return _keep(q.memo, line, _facts(line, q)) if found is None else found
+    return q.memo[line]
 
 
 def _facts(line: str, q: QueryInfo) -> LineFacts:
@@ -253,7 +290,7 @@ def anchoring_terms(discriminating: frozenset[str]) -> frozenset[str]:
 def is_generic_lex(line: str) -> bool:
     """A generic phrase with at most a couple of characters of topic left over."""
     rest = normalise(line)
-    if not any(map(rest.__contains__, GENERIC_LEX_PHRASES)):
+    if _GENERIC_LEX.search(rest) is None:  # one scan for the usual answer
         return False
     found = False
     for phrase in GENERIC_LEX_PHRASES:
@@ -264,7 +301,7 @@ def is_generic_lex(line: str) -> bool:
 
 
 def natural_language(line: str) -> bool:
-    if checks.script(line) in {"han", "japanese"}:
+    if not line.isascii() and checks.script(line) in {"han", "japanese"}:
         return len(line.strip()) >= 6  # no spaces between words in these scripts
     return " " in line.strip() and len(line) > 15
 
@@ -277,7 +314,6 @@ def repetition_excess(text: str, ignore: frozenset[str] = frozenset()) -> int:
     return sum(c - 2 for w, c in _frequent_words(text) if w not in ignore)
 
 
-@lru_cache(maxsize=16384)
 def _frequent_words(text: str) -> tuple[tuple[str, int], ...]:
     found = tuple(filterfalse(STOPWORDS.__contains__, words(text)))
     if len(found) - len(set(found)) < 2:  # no word said three times
@@ -299,8 +335,7 @@ KEEPS_NONE = "keeps none of the query's discriminating terms"
 
 def lex_facts(line: str, q: QueryInfo) -> LexFacts:
     """:func:`facts` of a lex line with its :func:`lex_problems`, worked out once per pair."""
-    found = q.lex_memo.get(line)
-    return _keep(q.lex_memo, line, _lex_facts(line, q)) if found is None else found
+    return q.lex_memo[line]
 
 
 def _lex_facts(line: str, q: QueryInfo) -> LexFacts:
@@ -312,7 +347,7 @@ def _lex_facts(line: str, q: QueryInfo) -> LexFacts:
     problems = tuple(_lex_problems(line, q, flags_))
     if KEEPS_NONE in problems:
         flags_ |= LACKS_KEY
-    notes = tuple(f"Lex line {p}: {quote(line)}." for p in problems)
+    notes = tuple(f"Lex line {p}: {quote(line)}." for p in problems) if problems else ()
     echo, note = 0, ""
     if flags_ & ECHO:
         echo, note = 10, f"Lex line only repeats the query: {quote(line)}."
@@ -373,8 +408,7 @@ HydeFacts = tuple[tuple[str, ...], float, tuple[str, ...], tuple[str, ...], floa
 
 
 def hyde_facts(passage: str, q: QueryInfo) -> HydeFacts:
-    found = q.hyde_memo.get(passage)
-    return _keep(q.hyde_memo, passage, _hyde_facts(passage, q)) if found is None else found
+    return q.hyde_memo[passage]
 
 
 def _hyde_facts(passage: str, q: QueryInfo) -> HydeFacts:
@@ -494,15 +528,15 @@ def usable_types(exp: Expansion) -> set[str]:
 
 
 def score_format(exp: Expansion, q: QueryInfo) -> Result:
-    if not exp.flawed and max(len(exp.lex), len(exp.vec), len(exp.hyde)) <= MAX_PER_TYPE:
+    lex, vec = exp.lex, exp.vec
+    if not exp.flawed and max(len(lex), len(vec), len(exp.hyde)) <= MAX_PER_TYPE:
         # What validity and usable_types come to when every line is sound (most outputs).
-        points, notes = 10.0, []
-        for kind, lines in (("lex", exp.lex), ("vec", exp.vec)):
-            if lines:
-                points += 10
-            else:
-                notes.append(f"No {kind} line.")
-        return points, notes
+        if lex and vec:
+            return 30.0, []
+        notes = [] if lex else ["No lex line."]
+        if not vec:
+            notes.append("No vec line.")
+        return 20.0 if lex or vec else 10.0, notes
     points, notes = validity(exp, ("lex", "vec", "hyde"))
     kept = usable_types(exp)
     for kind in ("lex", "vec"):
@@ -515,27 +549,21 @@ def score_format(exp: Expansion, q: QueryInfo) -> Result:
     return points, notes
 
 
-def _pair_budget(lines: tuple[str, ...], kind: str, q: QueryInfo) -> tuple[float, tuple[str, ...]]:
+def _pair_budget(key: tuple[str, tuple[str, ...]], q: QueryInfo) -> tuple[float, tuple]:
     """Diversity points of one line type's pairs: 5, less 2 for each near-duplicate pair.
 
-    Kept per query by the lines: completions of one prompt often share all their lex lines.
+    ``key`` is (type, lines); kept per query in ``q.pair_memo``: completions of one prompt
+    often share all their lex lines.
     """
-    if len(lines) < 2:
-        return 5.0, ()
-    key = (kind, lines)
-    found = q.pair_memo.get(key)
-    if found is None:
-        budget, notes = 5.0, []
-        min_distance = 2 if kind == "lex" else 3
-        for i, a in enumerate(lines):
-            for b in lines[i + 1 :]:
-                if near_duplicate(a, b, min_distance):
-                    budget -= 2
-                    notes.append(
-                        f"Two {kind} lines say nearly the same: {quote(a)} and {quote(b)}."
-                    )
-        found = _keep(q.pair_memo, key, (max(0.0, budget), tuple(notes)))
-    return found
+    kind, lines = key
+    budget, notes = 5.0, []
+    min_distance = 2 if kind == "lex" else 3
+    for i, a in enumerate(lines):
+        for b in lines[i + 1 :]:
+            if near_duplicate(a, b, min_distance):
+                budget -= 2
+                notes.append(f"Two {kind} lines say nearly the same: {quote(a)} and {quote(b)}.")
+    return max(0.0, budget), tuple(notes)
 
 
 def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
@@ -548,17 +576,20 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
     if len(lex) + len(vec) >= 2:
         points += 5
     for lines, kind in ((lex, "lex"), (vec, "vec")):
-        budget, more = _pair_budget(lines, kind, q)
+        if len(lines) < 2:  # no pair to compare
+            points += 5.0
+            continue
+        budget, more = q.pair_memo[kind, lines]
         points += budget
         notes += more
     echo = 5.0
     for line in lex:
-        off, note = lex_facts(line, q)[4:]
+        off, note = q.lex_memo[line][4:]
         if off:
             echo -= off
             notes.append(note)
     for line in vec:
-        if facts(line, q)[0] & (ECHO | NEAR_ECHO):
+        if q.memo[line][0] & (ECHO | NEAR_ECHO):
             echo -= 3
             notes.append(f"Vec line only repeats the query: {quote(line)}.")
     points += max(-10.0, echo)
@@ -567,7 +598,7 @@ def score_diversity(exp: Expansion, q: QueryInfo) -> Result:
 
 def score_hyde(exp: Expansion, q: QueryInfo) -> Result:
     hydes = exp.hyde
-    _, points, notes, repeats, off, cap = hyde_facts(hydes[0], q)
+    _, points, notes, repeats, off, cap = q.hyde_memo[hydes[0]]
     if len(hydes) == 1:
         points += 5
         found = [*notes, *repeats]
@@ -590,7 +621,7 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
             if not natural_language(v):
                 natural = False
                 break
-            restated = restated or bool(facts(v, q)[0] & (ECHO | NEAR_ECHO))
+            restated = restated or bool(q.memo[v][0] & (ECHO | NEAR_ECHO))
         if not natural:
             points += 2
             notes.append("A vec line is not a natural-language phrase.")
@@ -605,7 +636,7 @@ def score_quality(exp: Expansion, q: QueryInfo) -> Result:
         lex_notes: list[str] = []
         said = 0
         for line in lex:
-            flags_, terms, problems, problem_notes, _, _ = lex_facts(line, q)
+            flags_, terms, problems, problem_notes, _, _ = q.lex_memo[line]
             said |= flags_
             covered.update(terms)
             if not flags_ & LACKS_KEY:
@@ -640,7 +671,7 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
     named = pinned = generic = 0
     said: set[str] = set()
     for line in lex:
-        flags_, terms = lex_facts(line, q)[:2]
+        flags_, terms = q.lex_memo[line][:2]
         said.update(terms)
         if flags_ & NAMES_ENTITY:
             named += 1
@@ -657,7 +688,7 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
         points -= 30
         notes.append("No lex line names an entity of the query.")
     for line in vec:
-        said.update(mentioned(line, q))
+        said.update(q.memo[line][1])
     for entity in q.entities:
         if entity not in said:
             points -= 20
@@ -665,7 +696,7 @@ def score_entity(exp: Expansion, q: QueryInfo) -> Result:
     if generic:
         points -= 15 * generic
         notes.append(f"{generic} lex line(s) are generic phrases.")
-    if any(names_entity(line, q) for line in vec):
+    if any(q.memo[line][0] & NAMES_ENTITY for line in vec):
         points += 5
     return max(float(ENTITY_MIN), min(20.0, points)), notes
 
@@ -817,7 +848,7 @@ def off_topic(exp: Expansion, q: QueryInfo) -> bool:
     if not q.key_terms or not q.latin:
         return False
     for _, text, _, _ in exp.lines:  # usually the first line settles it
-        if text and facts(text, q)[0] & (KEEPS_KEY | NAMES_ENTITY):
+        if text and q.memo[text][0] & (KEEPS_KEY | NAMES_ENTITY):
             return False
     return True
 
@@ -825,7 +856,7 @@ def off_topic(exp: Expansion, q: QueryInfo) -> bool:
 def lex_echo_count(exp: Expansion, q: QueryInfo) -> int:
     count = 0
     for line in exp.lex:
-        if facts(line, q)[0] & ECHO:
+        if q.memo[line][0] & ECHO:
             count += 1
     return count
 

@@ -43,17 +43,23 @@ def discriminating_terms(key_terms: frozenset[str]) -> frozenset[str]:
 
 
 _FULL_WITHOUT_HYDE = tuple(d for d in rubric.FULL_DIMENSIONS if d[0] != "hyde")
-# The points each set of dimensions can give.
-_MAX_POINTS = {
-    spec: float(sum(rubric.MAX_POINTS[name] for name, _ in spec))
-    for spec in (rubric.FULL_DIMENSIONS, _FULL_WITHOUT_HYDE, rubric.ONLY_DIMENSIONS)
-}
+
+
+def _with_max_points(spec: tuple) -> tuple[tuple, float]:
+    """A set of dimensions with the points they can give."""
+    return spec, float(sum(rubric.MAX_POINTS[name] for name, _ in spec))
+
+
+_FULL, _FULL_NO_HYDE, _ONLY = map(
+    _with_max_points, (rubric.FULL_DIMENSIONS, _FULL_WITHOUT_HYDE, rubric.ONLY_DIMENSIONS)
+)
 
 
 @lru_cache(maxsize=65536)
-def _rounded(score: float) -> float:
-    """``round(score, 6)``: scores are ratios of a few point totals, so they repeat."""
-    return round(score, 6)
+def _rated(score: float) -> tuple[float, str]:
+    """``round(score, 6)`` and the score's rating: scores are ratios of a few point totals,
+    so they repeat."""
+    return round(score, 6), rating_for(score)
 
 
 class _Cache(dict):
@@ -187,9 +193,9 @@ class Scorer:
                 only_mode=q.only,
             )
         if q.only:
-            spec = rubric.ONLY_DIMENSIONS
+            spec, max_points = _ONLY
         else:
-            spec = rubric.FULL_DIMENSIONS if exp.hyde else _FULL_WITHOUT_HYDE
+            spec, max_points = _FULL if exp.hyde else _FULL_NO_HYDE
         dims: dict[str, float] = {}
         notes: list[str] = []
         for name, dimension in spec:
@@ -197,7 +203,7 @@ class Scorer:
             dims[name] = float(points)
             notes += more
         extras: dict = {}
-        found = self._retrieval(q, exp, relevant)
+        found = self._retrieval(q, exp, relevant) if relevant else None
         if found is not None:
             dims["retrieval"] = round(found.points, 4)
             notes += rubric.retrieval_notes(found)
@@ -207,7 +213,6 @@ class Scorer:
                 "ndcg_before": found.ndcg_before,
                 "ndcg_after": found.ndcg_after,
             }
-        max_points = _MAX_POINTS[spec]
         if "retrieval" in dims:
             max_points += rubric.MAX_POINTS["retrieval"]
         score = min(1.0, max(0.0, sum(dims.values()) / max_points))
@@ -246,8 +251,7 @@ class Scorer:
                 score = cap
                 notes.insert(0, f"Score capped at {cap}: {echoes} lex line(s) echo the query.")
         return new_card(
-            _rounded(score),
-            rating_for(score),
+            *_rated(score),
             MappingProxyType(dims),
             tuple(notes),
             q.entities,

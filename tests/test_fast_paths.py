@@ -119,13 +119,13 @@ def test_boilerplate_opening_matches_full_normalisation(text):
     openers = checks._openers()
     lower = " ".join(text.lower().split())
     expected = next((o for o in openers if lower.startswith(o)), None)
-    assert checks.boilerplate_opening.__wrapped__(text) == expected
+    assert checks.boilerplate_opening(text) == expected
 
 
 def test_boilerplate_opening_with_wide_spaces_between_words():
     opener = checks._openers()[0]
     spaced = (" " * 90).join(opener.split()) + " and more"
-    assert checks.boilerplate_opening.__wrapped__(spaced) == opener
+    assert checks.boilerplate_opening(spaced) == opener
 
 
 @settings(max_examples=300, deadline=None)
@@ -134,7 +134,7 @@ def test_truncation_matches_its_regex(text):
     dangling = re.search(r"[,;:(\-–—]\s*$", text) is not None
     tokens = words(text)
     cut = bool(tokens) and tokens[-1] in FUNCTION_WORDS and not text.split()[-1].isupper()
-    assert checks.hyde_truncated.__wrapped__(text) is (dangling or cut)
+    assert checks.hyde_truncated(text) is (dangling or cut)
 
 
 @settings(max_examples=300, deadline=None)
@@ -162,7 +162,7 @@ def test_plain_terms_fast_path_matches_token_by_token(lex):
 def test_fillers_match_a_search_for_every_filler(text):
     padded = f" {' '.join(words(text))} "
     expected = sorted(f for f in lexicon.word_list("fillers.txt") if f" {f} " in padded)
-    assert checks.fillers_in.__wrapped__(text) == tuple(expected)
+    assert checks.fillers_in(text) == tuple(expected)
 
 
 @settings(max_examples=200, deadline=None)
@@ -201,9 +201,41 @@ def test_typed_line_reading_matches_its_regex(line):
     stripped = line.strip()
     if not stripped or stripped.lower() in {"assistant", "user", "system"}:
         return
-    kind, content, _ = expansion._read_line.__wrapped__(stripped)
+    kind, content, _ = expansion._read_line(stripped)
     match = re.match(r"^(lex|vec|hyde)\s*:\s?(.*)$", stripped, re.IGNORECASE | re.DOTALL)
     if match is None:
         assert (kind, content) == ("", stripped)
     else:
         assert (kind, content) == (match.group(1).lower(), match.group(2).strip())
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts, texts, st.sampled_from([2, 3]))
+def test_near_duplicate_matches_its_definition(a, b, min_distance):
+    an, bn = normalise(a), normalise(b)
+    expected = (
+        an == bn
+        or an in bn
+        or bn in an
+        or len(set(an.split()) ^ set(bn.split())) < min_distance
+        or fuzz.token_sort_ratio(an, bn) >= 90
+    )
+    assert rubric.near_duplicate(a, b, min_distance) is expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(texts)
+def test_generic_lex_scan_matches_a_search_for_each_phrase(line):
+    rest = normalise(line)
+    for phrase in rubric.GENERIC_LEX_PHRASES:
+        rest = rest.replace(phrase, " ", 1)
+    expected = rest != normalise(line) and len(rest.strip()) < 3
+    assert rubric.is_generic_lex(line) is expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(texts, st.sampled_from([frozenset(), frozenset({"react", "guide"})]))
+def test_says_more_than_from_kept_verdicts_matches_specific_words(text, asked):
+    expected = any(w not in asked for w in checks.specific_words.__wrapped__(text, "en"))
+    checks.says_more_than(text, "en", asked)  # judges the words and keeps their verdicts
+    assert checks.says_more_than(text, "en", asked) is expected

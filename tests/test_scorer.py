@@ -175,3 +175,32 @@ def test_cards_built_without_init_equal_constructed_ones():
     assert built == made and repr(built) == repr(made)
     with pytest.raises(dataclasses.FrozenInstanceError):
         built.score = 1.0
+
+
+def test_query_memo_works_each_key_out_once_and_empties_when_full(monkeypatch):
+    from qmd_reward import rubric
+
+    q = Scorer().analyse("react hooks tutorial")
+    asked: list[str] = []
+    memo = rubric.Memo(lambda key, query: asked.append(key) or (key, query.text), q)
+    assert memo["a"] == ("a", "react hooks tutorial") == memo["a"]
+    assert asked == ["a"]
+    monkeypatch.setattr(rubric, "MEMO_SIZE", 2)
+    memo["b"], memo["c"]
+    assert asked == ["a", "b", "c"] and set(memo) == {"c"}
+
+
+def test_an_evicted_query_is_freed_without_waiting_for_the_garbage_collector():
+    import gc
+    import weakref
+
+    scorer = Scorer(cache_size=1)
+    scorer.score("react hooks tutorial", GOOD)
+    first = weakref.ref(scorer.analyse("react hooks tutorial"))
+    gc.disable()
+    try:
+        scorer.score("postgres index tuning", "lex: postgres index\nvec: tune postgres indexes")
+        assert "react hooks tutorial" not in scorer._queries
+        assert first() is None  # no reference cycle holds it (or its memos) alive
+    finally:
+        gc.enable()
