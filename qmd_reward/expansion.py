@@ -175,11 +175,13 @@ def clean_output(text: str) -> tuple[str, bool]:
 _ROLE, _UNTYPED = "role", ""
 
 
+@lru_cache(maxsize=65536)
 def _read_line(stripped: str) -> tuple[str, str, int]:
     """(type, content, issue-set number) of one non-empty line, or (_ROLE or _UNTYPED, line, 0).
 
-    Not cached here: the scorer keeps each query's readings (see :func:`parse_with_terms`),
-    and a GRPO line is seldom read for a second query.
+    Cached by line, for a line read against several queries (the scorer keeps each query's
+    readings itself). The result holds only strings and an int, so the garbage collector
+    need not keep tracking the cache.
     """
     if len(stripped) <= 9 and stripped.lower() in _ROLE_LINES:  # 'assistant' is the longest
         return _ROLE, stripped, 0

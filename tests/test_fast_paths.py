@@ -201,7 +201,7 @@ def test_typed_line_reading_matches_its_regex(line):
     stripped = line.strip()
     if not stripped or stripped.lower() in {"assistant", "user", "system"}:
         return
-    kind, content, _ = expansion._read_line(stripped)
+    kind, content, _ = expansion._read_line.__wrapped__(stripped)
     match = re.match(r"^(lex|vec|hyde)\s*:\s?(.*)$", stripped, re.IGNORECASE | re.DOTALL)
     if match is None:
         assert (kind, content) == ("", stripped)
