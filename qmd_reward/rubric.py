@@ -528,15 +528,15 @@ def usable_types(exp: Expansion) -> set[str]:
 
 
 def score_format(exp: Expansion, q: QueryInfo) -> Result:
-    lex, vec = exp.lex, exp.vec
-    if not exp.flawed and max(len(lex), len(vec), len(exp.hyde)) <= MAX_PER_TYPE:
+    if not exp.flawed and max(len(exp.lex), len(exp.vec), len(exp.hyde)) <= MAX_PER_TYPE:
         # What validity and usable_types come to when every line is sound (most outputs).
-        if lex and vec:
-            return 30.0, []
-        notes = [] if lex else ["No lex line."]
-        if not vec:
-            notes.append("No vec line.")
-        return 20.0 if lex or vec else 10.0, notes
+        points, notes = 10.0, []
+        for kind, lines in (("lex", exp.lex), ("vec", exp.vec)):
+            if lines:
+                points += 10
+            else:
+                notes.append(f"No {kind} line.")
+        return points, notes
     points, notes = validity(exp, ("lex", "vec", "hyde"))
     kept = usable_types(exp)
     for kind in ("lex", "vec"):
