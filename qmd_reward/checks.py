@@ -129,17 +129,17 @@ _SHAPE_CACHE_SIZE = 131072
 def _shapes(found: tuple[str, ...]) -> list[int]:
     """:func:`_shape` of each word, from a plain dict: looked up in C, where an lru_cache
     wrapper costs a call per word."""
-    shapes = list(map(_SHAPE_CACHE.get, found))
-    if None in shapes:
-        if len(_SHAPE_CACHE) > _SHAPE_CACHE_SIZE:
-            _SHAPE_CACHE.clear()
-            new = set(found)
-        else:  # only the new words are looked at in Python
-            new = set(compress(found, map(is_, shapes, repeat(None))))
-        for word in new:
-            _SHAPE_CACHE[word] = _shape(word)
-        shapes = list(map(_SHAPE_CACHE.__getitem__, found))
-    return shapes
+    known = list(map(_SHAPE_CACHE.get, found))
+    if None not in known:
+        return known  # type: ignore[return-value]  # no None in it
+    if len(_SHAPE_CACHE) > _SHAPE_CACHE_SIZE:
+        _SHAPE_CACHE.clear()
+        new = set(found)
+    else:  # only the new words are looked at in Python
+        new = set(compress(found, map(is_, known, repeat(None))))
+    for word in new:
+        _SHAPE_CACHE[word] = _shape(word)
+    return list(map(_SHAPE_CACHE.__getitem__, found))
 
 
 def _shape(word: str) -> int:
@@ -263,7 +263,7 @@ def language(text: str) -> str | None:
     if len(content) < 2:
         return None
     fit = {lang: _fit(content, lang) for lang in _LANGS}
-    ranked = sorted(fit, key=fit.get, reverse=True)
+    ranked = sorted(fit, key=fit.__getitem__, reverse=True)
     # Only a clear winner counts: technical English shares many words with every language.
     if fit[ranked[0]] - fit[ranked[1]] >= 0.8:
         return ranked[0]

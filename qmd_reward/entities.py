@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 from itertools import pairwise
-from typing import Protocol, runtime_checkable
+from typing import Protocol
 
 from .retrieval.tokenize import stem
 from .text import STOPWORDS, words
@@ -34,7 +34,6 @@ _VERSION = re.compile(r"^v?\d+(?:\.\d+)*[a-z]?$")
 _POSSESSIVE = re.compile(r"['’]s$")
 
 
-@runtime_checkable
 class EntityDetector(Protocol):
     """Anything that maps a query to its normalised entities."""
 

@@ -20,7 +20,6 @@ Each function returns ``(points, deductions)``; deductions are short plain sente
 from __future__ import annotations
 
 import re
-import weakref
 from collections import Counter
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -118,6 +117,12 @@ class QueryInfo:
             ("pair_memo", _pair_budget),
         ):
             object.__setattr__(self, name, Memo(work, self))
+
+    def release(self) -> None:
+        """Forget what was worked out about lines: for a query the scorer no longer keeps."""
+        for memo in (self.memo, self.lex_memo, self.hyde_memo, self.pair_memo):
+            memo.clear()
+        self.readings.clear()
 
 
 @lru_cache(maxsize=65536)
@@ -224,20 +229,22 @@ class Memo(dict):
     the rubric looks up the same (query, line) pairs many times per completion. A full memo
     is emptied before it takes a new key.
 
-    The query is held weakly: a cycle between it and its memos would keep an evicted
-    query's memos alive until a full garbage collection."""
+    A memo and its query refer to each other, so only the cyclic garbage collector frees
+    them; :meth:`QueryInfo.release` empties the memos of a query the scorer lets go of, so
+    their contents go at once. (A weak reference would avoid the cycle, but classes compiled
+    by mypyc, see setup.py, cannot be weakly referenced.)"""
 
     __slots__ = ("query", "work")
 
     def __init__(self, work: Callable[[Any, QueryInfo], Any], query: QueryInfo) -> None:
         super().__init__()
         self.work = work
-        self.query = weakref.ref(query)
+        self.query = query
 
     def __missing__(self, key: Hashable) -> Any:
         if len(self) >= MEMO_SIZE:
             self.clear()
-        value = self[key] = self.work(key, self.query())
+        value = self[key] = self.work(key, self.query)
         return value
 
 
@@ -487,7 +494,8 @@ def drift_notes(exp: Expansion, q: QueryInfo) -> Deductions:
 
 def validity(exp: Expansion, kinds: tuple[str, ...]) -> Result:
     """Points off the 10 'no invalid line' points for lines QMD cannot use."""
-    points, notes = 10.0, []
+    points = 10.0
+    notes: Deductions = []
     if not exp.flawed:  # every line carries content: only the counts can cost points
         counts = {kind: len(exp.of_type(kind)) for kind in kinds}
         if max(counts.values()) <= MAX_PER_TYPE:
@@ -769,10 +777,10 @@ def only_quality(exp: Expansion, q: QueryInfo) -> Result:
     else:
         passage = items[0]
         length = len(passage)
-        problems = hyde_problems(passage, q)
-        off, cap = hyde_penalty(problems)
-        if problems:
-            notes += [f"Hyde passage {p}." for p in problems]
+        found = hyde_problems(passage, q)
+        off, cap = hyde_penalty(found)
+        if found:
+            notes += [f"Hyde passage {p}." for p in found]
             # the same problems, on this dimension's 20-point scale
             points = min(points - off, cap - 10)
         elif 50 <= length <= 200:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
 from itertools import islice
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from . import rubric
 from .checks import function_word, language, script
@@ -67,15 +67,18 @@ class _Cache(dict):
     out): one eviction per many insertions, where popping the oldest each time costs on
     every completion once the cache is full."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, evicted: Callable[[Any], None] | None = None) -> None:
         super().__init__()
         self.size = size
+        self.evicted = evicted  # called with each value the cache forgets
 
     def put(self, key, value) -> None:
         self[key] = value
         if len(self) > self.size:
             for old in list(islice(self, max(1, self.size // 4))):
-                del self[old]
+                forgotten = self.pop(old)
+                if self.evicted is not None:
+                    self.evicted(forgotten)
 
 
 class Scorer:
@@ -94,7 +97,7 @@ class Scorer:
         self.entity_detector = entity_detector or default_detector()
         # With a judge, records that name relevant documents get the retrieval dimension.
         self.retrieval = retrieval
-        self._queries: _Cache = _Cache(cache_size)
+        self._queries: _Cache = _Cache(cache_size, evicted=QueryInfo.release)
         self._cards: _Cache = _Cache(cache_size)
 
     # -- query analysis ----------------------------------------------------------------
