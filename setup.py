@@ -21,6 +21,7 @@ COMPILED = [
     "qmd_reward/entities.py",
     "qmd_reward/expansion.py",
     "qmd_reward/rubric.py",
+    "qmd_reward/lexicon.py",
 ]
 
 

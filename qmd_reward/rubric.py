@@ -168,7 +168,10 @@ def near_echo(line: str, query: str, least: int | None = None) -> bool:
 
 def _least_length(line: str) -> int:
     """No more than the length of ``normalise(line)``: its words are in it, whole."""
-    return sum(map(len, words(line)))
+    total = 0
+    for word in words(line):  # a plain loop: compiled (see setup.py), it beats sum(map(len))
+        total += len(word)
+    return total
 
 
 def _similar(a: str, b: str, threshold: int) -> bool:
@@ -184,7 +187,8 @@ def _similar(a: str, b: str, threshold: int) -> bool:
 
 @lru_cache(maxsize=65536)
 def near_duplicate(a: str, b: str, min_distance: int) -> bool:
-    (a, a_words), (b, b_words) = _compared(a), _compared(b)
+    a, a_words = _compared(a)
+    b, b_words = _compared(b)
     if a == b or a in b or b in a:
         return True
     if len(set(a_words).symmetric_difference(b_words)) < min_distance:
