@@ -32,6 +32,8 @@ def _remove_earlier_builds() -> None:
     for source in COMPILED:
         for built in (root / source).parent.glob(f"{Path(source).stem}.*.so"):
             built.unlink()
+    for shared in root.glob("*__mypyc.*.so"):  # the library the compiled modules share
+        shared.unlink()
 
 
 def compiled_modules() -> list:

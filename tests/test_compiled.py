@@ -30,7 +30,7 @@ def test_the_hot_module_is_compiled(name):
     path = _module_file(name)
     assert path.name.endswith(tuple(importlib.machinery.EXTENSION_SUFFIXES)), (
         f"qmd_reward.{name} runs as plain Python ({path}): the install did not compile it. "
-        "Its output says why (a type error mypyc refuses, or no C compiler); "
+        "`pip install -v -e .` shows why (a type error mypyc refuses, or no C compiler); "
         "set QMD_REWARD_PURE_PYTHON=1 to install without compiling on purpose."
     )
 
