@@ -9,7 +9,9 @@ script wraps around the loop (nothing else calls it):
         --callgrind-out-file=/dev/null python benchmarks/count_instructions.py --every 4
 
 valgrind ends with ``Collected : <instructions>``. Compare two versions of the code with the
-same ``--every`` (one anchor query in N, default 4) and the same hash seed. Loading spaCy under
+same ``--every`` (one anchor query in N, default 4) and the same hash seed, each installed the
+same way: it counts the code as installed, compiled by setup.py unless the install was run with
+QMD_REWARD_PURE_PYTHON=1. Loading spaCy under
 valgrind takes a few minutes; the loop itself about one.
 """
 
