@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from functools import cache, lru_cache, reduce
+from functools import cache, lru_cache
 from itertools import compress, filterfalse, repeat
-from operator import eq, is_, or_
+from operator import eq, is_
+from typing import Final
 
 from .lexicon import known_word, word_list, zipf
 from .text import FUNCTION_WORDS, words
@@ -53,7 +54,9 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         return f"absurdly long ({len(text)} characters)"
     found = words(text)
     shapes = _shapes(found)
-    seen = reduce(or_, shapes, 0)  # every flag some word of the line has
+    seen = 0  # every flag some word of the line has
+    for shape in shapes:
+        seen |= shape
     if seen & _STUTTERED or _symbol_run(text):
         return "stuttered characters"
     if not found:
@@ -118,28 +121,31 @@ def _mojibake(text: str) -> bool:
     return False
 
 
-_STUTTERED, _DIGITS, _PLAIN_WORD, _NO_VOWEL, _UNKNOWN = 1, 2, 4, 8, 16
+# Final: compiled (setup.py), constants are read as such, not looked up by name each time.
+_STUTTERED: Final = 1
+_DIGITS: Final = 2
+_PLAIN_WORD: Final = 4
+_NO_VOWEL: Final = 8
+_UNKNOWN: Final = 16
 _ALL_PLAIN = _PLAIN_WORD | _NO_VOWEL | _UNKNOWN
 
 
-_SHAPE_CACHE: dict[str, int] = {}
-_SHAPE_CACHE_SIZE = 131072
+_SHAPE_CACHE: Final[dict[str, int]] = {}
+_SHAPE_CACHE_SIZE: Final = 131072
 
 
 def _shapes(found: tuple[str, ...]) -> list[int]:
-    """:func:`_shape` of each word, from a plain dict: looked up in C, where an lru_cache
-    wrapper costs a call per word."""
-    known = list(map(_SHAPE_CACHE.get, found))
-    if None not in known:
-        return known  # type: ignore[return-value]  # no None in it
+    """:func:`_shape` of each word, kept in a plain dict: an lru_cache wrapper would cost a
+    call per word."""
     if len(_SHAPE_CACHE) > _SHAPE_CACHE_SIZE:
         _SHAPE_CACHE.clear()
-        new = set(found)
-    else:  # only the new words are looked at in Python
-        new = set(compress(found, map(is_, known, repeat(None))))
-    for word in new:
-        _SHAPE_CACHE[word] = _shape(word)
-    return list(map(_SHAPE_CACHE.__getitem__, found))
+    shapes = []
+    for word in found:  # compiled (see setup.py), a plain loop is the quick way
+        shape = _SHAPE_CACHE.get(word)
+        if shape is None:
+            shape = _SHAPE_CACHE[word] = _shape(word)
+        shapes.append(shape)
+    return shapes
 
 
 def _shape(word: str) -> int:

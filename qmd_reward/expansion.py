@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 from .checks import degenerate, plain_terms
 
@@ -130,7 +130,7 @@ def has_query_term(text: str, terms: tuple[str, ...]) -> bool:
 
 
 # An AND of more plain terms than this rarely matches any note.
-MAX_PLAIN_TERMS = 6
+MAX_PLAIN_TERMS: Final = 6
 
 
 def _text_issues(kind: str, text: str) -> tuple[LineIssue, ...]:
@@ -196,7 +196,7 @@ def _read_line(stripped: str) -> tuple[str, str, int]:
     return kind, content, _issue_set_number(issues)
 
 
-_ISSUE_SETS: list[tuple[LineIssue, ...]] = [()]
+_ISSUE_SETS: Final[list[tuple[LineIssue, ...]]] = [()]
 _ISSUE_SET_NUMBERS: dict[tuple[LineIssue, ...], int] = {(): 0}
 
 
@@ -265,7 +265,7 @@ def parse_with_terms(
     )
 
 
-_READINGS_SIZE = 4096
+_READINGS_SIZE: Final = 4096
 
 
 def _reading(stripped: str, terms: tuple[str, ...]) -> tuple[str, str, int, bool]:

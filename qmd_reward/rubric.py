@@ -25,7 +25,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from itertools import filterfalse
-from typing import Any
+from typing import Any, Final
 
 from rapidfuzz import fuzz
 
@@ -45,7 +45,7 @@ MAX_POINTS = {
     "retrieval": 20,
 }
 ENTITY_MIN = -45
-MAX_PER_TYPE = 3
+MAX_PER_TYPE: Final = 3
 
 # Lex lines made of these add nothing a keyword search can use.
 GENERIC_LEX_PHRASES = (
@@ -205,17 +205,18 @@ def _compared(line: str) -> tuple[str, tuple[str, ...]]:
     return text, tuple(text.split())
 
 
-# What the rubric asks about a line against a query, as bit flags.
-KEEPS_KEY = 1  # mentions a key term (or the query has none)
-KEEPS_DISCRIMINATING = 2  # mentions a discriminating term (or the query has none)
-NAMES_ENTITY = 4
-ECHO = 8  # is the query, give or take a few characters
-NEAR_ECHO = 16  # is the query's words reshuffled or barely respelled
-ANCHORED = 32  # mentions a rare discriminating term (see :func:`anchoring_terms`)
-GENERIC_PHRASE = 64  # lex only: a generic phrase (see :func:`is_generic_lex`)
-LACKS_KEY = 128  # lex only: keeps none of the discriminating terms (see :data:`KEEPS_NONE`)
-QUOTED = 256  # lex only: has a quoted phrase
-QUERY_WORDS_ONLY = 512  # has no word but the query's key terms and stopwords
+# What the rubric asks about a line against a query, as bit flags. Constants are marked Final:
+# compiled (setup.py), they are read as constants, not looked up by name each time.
+KEEPS_KEY: Final = 1  # mentions a key term (or the query has none)
+KEEPS_DISCRIMINATING: Final = 2  # mentions a discriminating term (or the query has none)
+NAMES_ENTITY: Final = 4
+ECHO: Final = 8  # is the query, give or take a few characters
+NEAR_ECHO: Final = 16  # is the query's words reshuffled or barely respelled
+ANCHORED: Final = 32  # mentions a rare discriminating term (see :func:`anchoring_terms`)
+GENERIC_PHRASE: Final = 64  # lex only: a generic phrase (see :func:`is_generic_lex`)
+LACKS_KEY: Final = 128  # lex only: keeps none of the discriminating terms (see :data:`KEEPS_NONE`)
+QUOTED: Final = 256  # lex only: has a quoted phrase
+QUERY_WORDS_ONLY: Final = 512  # has no word but the query's key terms and stopwords
 MEMO_SIZE = 4096
 
 # (flags, mentioned terms). A plain tuple of atomic values on purpose: the garbage collector

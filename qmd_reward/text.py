@@ -5,13 +5,14 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from itertools import filterfalse
+from typing import Final
 
 _WORD = re.compile(r"\w+(?:[.+#'\-]\w+)*[+#]*", re.UNICODE)
 # The same pattern for ASCII text, where both match alike; it runs a fifth faster.
 _ASCII_WORD = re.compile(_WORD.pattern, re.ASCII)
 
 # Function words: never key terms, and a lex line ending on one was cut off mid-phrase.
-FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS: Final = frozenset(
     """a an the and or but nor of to in on at by for from with without into onto upon about
     as than then that this these those it its is are was were be been being am do does did
     has have had can could will would shall should may might must not no so if when where
@@ -22,12 +23,12 @@ FUNCTION_WORDS = frozenset(
 )
 
 # Words that carry the question, not the topic: a query's key terms exclude them.
-QUESTION_WORDS = frozenset(
+QUESTION_WORDS: Final = frozenset(
     """what is how to who where when why which find get show tell give explain want need
     please help like using use best good way ways something anything thing things""".split()
 )
 
-STOPWORDS = FUNCTION_WORDS | QUESTION_WORDS
+STOPWORDS: Final = FUNCTION_WORDS | QUESTION_WORDS
 
 
 @lru_cache(maxsize=65536)
