@@ -59,9 +59,19 @@ PIECES = [
     "for",
 ]
 texts = st.lists(st.sampled_from(PIECES), max_size=14).map(" ".join) | st.text(max_size=60)
-ascii_texts = st.text(
-    alphabet=st.sampled_from("abcXYZ019 _.+#'-\"!?,;:$%"), max_size=60
-) | st.lists(st.sampled_from([p for p in PIECES if p.isascii()]), max_size=14).map(" ".join)
+# Plain words with sentence punctuation, the tokeniser's split path.
+plain_sentences = st.lists(
+    st.tuples(
+        st.sampled_from(["Use", "abc", "x1", "42", "HTTP2", "_", "a_b", "", "tea"]),
+        st.sampled_from(["", ".", ",", "?!", "...", ";:", "-", "'"]),
+    ).map("".join),
+    max_size=14,
+).map(" ".join)
+ascii_texts = (
+    st.text(alphabet=st.sampled_from("abcXYZ019 _.+#'-\"!?,;:$%"), max_size=60)
+    | st.lists(st.sampled_from([p for p in PIECES if p.isascii()]), max_size=14).map(" ".join)
+    | plain_sentences
+)
 
 
 @settings(max_examples=300, deadline=None)
