@@ -215,8 +215,12 @@ def parse_expansion(text: str, query: str | Query = "") -> Expansion:
     return parse_with_terms(text, query.terms)
 
 
+# (type, content, issue-set number, carries content): see :func:`_reading`.
+Reading = tuple[str, str, int, bool]
+
+
 def parse_with_terms(
-    text: str, terms: tuple[str, ...], readings: dict[str, tuple] | None = None
+    text: str, terms: tuple[str, ...], readings: dict[str, Reading] | None = None
 ) -> Expansion:
     """:func:`parse_expansion` for a query already reduced to its QMD terms.
 
@@ -268,7 +272,7 @@ def parse_with_terms(
 _READINGS_SIZE: Final = 4096
 
 
-def _reading(stripped: str, terms: tuple[str, ...]) -> tuple[str, str, int, bool]:
+def _reading(stripped: str, terms: tuple[str, ...]) -> Reading:
     """(type, content, issue-set number, carries content) of one line against a query's
     terms; the number is -1 for a line that is not a typed line. Only strings and numbers,
     so the garbage collector stops tracking the memo's entries."""
@@ -285,7 +289,7 @@ def _reading(stripped: str, terms: tuple[str, ...]) -> tuple[str, str, int, bool
 
 _NO_TERM = LineIssue.NO_QUERY_TERM
 # Builds a Line without the named tuple's Python-level __new__: parsing makes millions.
-_new_tuple = tuple.__new__
+_new_tuple: Final = tuple.__new__
 
 
 def expansion_from_pairs(pairs: list[list[str]] | list[tuple[str, str]]) -> str:

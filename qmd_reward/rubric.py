@@ -31,7 +31,7 @@ from rapidfuzz import fuzz
 
 from . import checks
 from .entities import TermKeys, mentioned_terms
-from .expansion import DROPPING_ISSUES, Expansion, LineIssue
+from .expansion import DROPPING_ISSUES, Expansion, LineIssue, Reading
 from .lexicon import zipf
 from .text import STOPWORDS, content_set, normalise, words
 
@@ -107,7 +107,7 @@ class QueryInfo:
     lex_memo: Memo = field(init=False, compare=False, repr=False)
     hyde_memo: Memo = field(init=False, compare=False, repr=False)
     pair_memo: Memo = field(init=False, compare=False, repr=False)
-    readings: dict[str, tuple] = field(default_factory=dict, compare=False, repr=False)
+    readings: dict[str, Reading] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         for name, work in (
