@@ -61,14 +61,20 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         return "stuttered characters"
     if not found:
         return "no words at all"
-    tokens = list(compress(found, map(_DIGITS.__ne__, shapes))) if seen & _DIGITS else found
+    tokens = found
+    if seen & _DIGITS:
+        tokens = tuple([t for t, shape in zip(found, shapes) if shape != _DIGITS])
     distinct = len(set(tokens))
     if len(tokens) >= 4 and distinct * 2 <= len(tokens):
         top, count = Counter(tokens).most_common(1)[0]
         if count >= 3 and count / len(tokens) > 0.5:
             return f"the token {top!r} repeated"
     # 'the the handshake of of tcp is is': prose stutters a word now and then, not three times.
-    doubles = sum(map(eq, tokens, tokens[1:])) if distinct < len(tokens) else 0
+    doubles = 0
+    if distinct < len(tokens):
+        for i in range(1, len(tokens)):
+            if tokens[i] == tokens[i - 1]:
+                doubles += 1
     if doubles >= 2 and any(map(eq, tokens, tokens[2:])):
         for a, b, c in zip(tokens, tokens[1:], tokens[2:]):
             if a == b == c:
