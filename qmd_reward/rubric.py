@@ -151,9 +151,13 @@ def echoes(line: str, query: str, least: int | None = None) -> bool:
 def near_echo(line: str, query: str, least: int | None = None) -> bool:
     """The query's words reshuffled (or barely respelled), with nothing new added."""
     asked = content_set(query)
-    own = filterfalse(STOPWORDS.__contains__, words(line))
-    first = next(own, None)
-    if first is not None and first in asked and all(map(asked.__contains__, own)):
+    reshuffled = False  # some content word, and every one of them asked
+    for word in words(line):
+        if word not in STOPWORDS:
+            reshuffled = word in asked
+            if not reshuffled:
+                break
+    if reshuffled:
         return True
     if not query:
         return False
@@ -269,7 +273,11 @@ def _facts(line: str, q: QueryInfo) -> LineFacts:
         flags |= NAMES_ENTITY
     if not found.isdisjoint(q.anchors):
         flags |= ANCHORED
-    if all(map(q.known.__contains__, words(line))):  # stops at the first new word
+    known = q.known
+    for word in words(line):
+        if word not in known:
+            break
+    else:
         flags |= QUERY_WORDS_ONLY
     least = _least_length(line)
     if echoes(line, q.text, least):
