@@ -255,7 +255,7 @@ def mentioned_terms(
             if mentions(line, term):
                 found.append(term)
             continue
-        if not single.isdisjoint(variants):  # most mentions: the word or an inflection
+        if _any_in(variants, single):  # most mentions: the word or an inflection
             found.append(term)
             continue
         if squashed is None:
@@ -284,6 +284,12 @@ def mentioned_terms(
             if any(k.startswith(start) and _root(k) == root for k in keys):
                 found.append(term)
     return frozenset(found)
+
+
+def _any_in(items: tuple[str, ...], pool: frozenset[str]) -> bool:
+    """``not pool.isdisjoint(items)``, which compiled (see setup.py) becomes a loop of direct
+    set lookups rather than a method call."""
+    return any(item in pool for item in items)
 
 
 def default_detector() -> EntityDetector:
