@@ -274,10 +274,7 @@ def _facts(line: str, q: QueryInfo) -> LineFacts:
     if not found.isdisjoint(q.anchors):
         flags |= ANCHORED
     known = q.known
-    for word in words(line):
-        if word not in known:
-            break
-    else:
+    if all(word in known for word in words(line)):  # compiled: a loop of set lookups
         flags |= QUERY_WORDS_ONLY
     least = _least_length(line)
     if echoes(line, q.text, least):
