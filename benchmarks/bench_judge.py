@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gc
 import glob
+import importlib.machinery
 import json
 import random
 import statistics
@@ -220,6 +221,18 @@ def rate(which: str) -> None:
         speed(pairs[0::2], pairs[1::2])
 
 
+def build() -> str:
+    """Which build of the scorer this process runs: modules compiled by setup.py, or none."""
+    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
+    loaded = {n: str(getattr(m, "__file__", "")) for n, m in sys.modules.items()}
+    compiled = sorted(
+        name.removeprefix("qmd_reward.")
+        for name, path in loaded.items()
+        if name.startswith("qmd_reward.") and path.endswith(suffixes)
+    )
+    return f"compiled by mypyc ({', '.join(compiled)})" if compiled else "plain Python"
+
+
 def main() -> None:
     if "--rate" in sys.argv:
         rate(sys.argv[sys.argv.index("--rate") + 1])
@@ -235,6 +248,7 @@ def main() -> None:
     anchor_mean(anchor_pairs())
     # Speed on texts the measuring process has never scored, each figure in a fresh process;
     # several processes, since one run on a shared machine varies by about a tenth.
+    print(f"scorer build: {build()}")
     for which in ("unique", "grpo"):
         rates = []
         for _ in range(SPEED_RUNS):
