@@ -41,6 +41,8 @@ def compiled_modules() -> list:
     if os.environ.get("QMD_REWARD_PURE_PYTHON", "") not in ("", "0"):
         _remove_earlier_builds()
         return []
+    if {"egg_info", "dist_info"} & set(sys.argv[1:]):
+        return []  # pip only asks for metadata here: type-checking and compiling can wait
     try:
         from mypyc.build import mypycify
 
