@@ -1,107 +1,226 @@
-"""How well the scorer judges: pairwise accuracy, entity F1, broken-output scores, speed.
+"""How well the judge judges, and how fast: every figure of docs/benchmarks.md.
 
-Run: python benchmarks/bench_judge.py [--show-misses]
-Reads benchmarks/judgements/ (written for this project) and, when present,
-../shared/anchor-data for the curated-data mean. Prints figures; asserts nothing.
+Run: python benchmarks/bench_judge.py [--show-misses] [--skip-speed]
+     python benchmarks/bench_judge.py --rate unique|grpo   (one speed figure, one process)
+
+Reads benchmarks/judgements/ (written for this project), tests/directional_cases.jsonl,
+data/corpus, and, when present, ../shared/anchor-data (the original project's curated data)
+and ../shared/anchor-reward (its scorer, for a column beside ours). Prints; asserts nothing.
 """
 
 from __future__ import annotations
 
 import gc
-import glob
-import importlib.machinery
 import json
 import random
 import statistics
 import subprocess
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
-from qmd_reward import Scorer
-from qmd_reward.records import read_records
-
 ROOT = Path(__file__).resolve().parents[1]
+for path in (ROOT, ROOT / "benchmarks"):
+    if str(path) not in sys.path:
+        sys.path.insert(0, str(path))
+
+from directional import (  # noqa: E402
+    ANCHOR_DATA,
+    anchor_cases,
+    original_scorer,
+    print_directional,
+    print_templates,
+)
+
+from evals.directional import TEMPLATES, Case  # noqa: E402
+from qmd_reward import Scorer, read_records  # noqa: E402
+
 JUDGEMENTS = ROOT / "benchmarks" / "judgements"
 SPEED_RUNS = 3
 
 
-def load(name: str) -> list[dict]:
-    return [json.loads(line) for line in (JUDGEMENTS / name).read_text().splitlines() if line]
+def load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
 
 
-def pairwise(scorer: Scorer, show: bool, name: str) -> None:
-    pairs = load(name)
-    better = scorer.score_batch([(p["query"], p["better"]) for p in pairs])
-    worse = scorer.score_batch([(p["query"], p["worse"]) for p in pairs])
+# --- judging ------------------------------------------------------------------------------
+
+
+def pairwise(scorer: Scorer, name: str, show: bool) -> None:
+    """Share of pairs whose better side scores strictly higher, per mode."""
+    pairs = load(JUDGEMENTS / name)
     per_mode: dict[str, list[bool]] = defaultdict(list)
-    for pair, b, w in zip(pairs, better, worse, strict=True):
-        right = b.score > w.score
+    for pair in pairs:
+        better = scorer.score(pair["query"], pair["better"])
+        worse = scorer.score(pair["query"], pair["worse"])
+        right = better.score > worse.score
         per_mode[pair["mode"]].append(right)
         if show and not right:
             print(
                 f"  MISS {pair['id']} [{pair['mode']}] {pair['query']!r}: "
-                f"better {b.score:.3f} <= worse {w.score:.3f}"
+                f"better {better.score:.3f} <= worse {worse.score:.3f}"
             )
-            print(f"       worse: {w.deductions[:2]}\n       better: {b.deductions[:2]}")
     total = [r for rs in per_mode.values() for r in rs]
-    print(f"pairwise accuracy on {name}: {sum(total) / len(total):.3f} ({sum(total)}/{len(total)})")
-    for mode, rs in sorted(per_mode.items()):
-        print(f"  {mode:<20} {sum(rs) / len(rs):.3f} ({sum(rs)}/{len(rs)})")
-    degenerate = [w.score for p, w in zip(pairs, worse, strict=True) if p["mode"] == "degenerate"]
-    print(
-        f"  mean score of outputs with a degenerate line (worse side): "
-        f"{statistics.fmean(degenerate):.3f}"
-    )
+    print(f"pairwise accuracy, {name}: {sum(total) / len(total):.3f} ({sum(total)}/{len(total)})")
+    misses = {mode: rs.count(False) for mode, rs in sorted(per_mode.items()) if False in rs}
+    if misses:
+        print(f"  misses by mode: {misses}")
 
 
-def entities(scorer: Scorer, show: bool, name: str) -> None:
-    gold = load(name)
+def entities(scorer: Scorer, name: str, show: bool) -> None:
+    gold = load(JUDGEMENTS / name)
     found = scorer.entity_detector.detect_many([g["query"] for g in gold])
     tp = fp = fn = 0
-    for g, f in zip(gold, found, strict=True):
+    for g, f in zip(gold, found):
         want, got = set(g["entities"]), set(f)
         tp, fp, fn = tp + len(want & got), fp + len(got - want), fn + len(want - got)
         if show and want != got:
             print(f"  MISS {g['query']!r}: gold {sorted(want)} found {sorted(got)}")
     p, r = tp / (tp + fp), tp / (tp + fn)
     print(
-        f"entities on {name} ({scorer.entity_detector.name}): precision {p:.3f} "
-        f"recall {r:.3f} F1 {2 * p * r / (p + r):.3f} on {len(gold)} queries"
+        f"entities, {name}: precision {p:.3f} recall {r:.3f} F1 {2 * p * r / (p + r):.3f} "
+        f"({len(gold)} queries)"
     )
 
 
 def broken(scorer: Scorer) -> None:
-    records = [json.loads(x) for x in (ROOT / "data" / "examples.jsonl").read_text().splitlines()]
-    cards = scorer.score_batch(
-        [(r["query"], r["expansion"]) for r in records if r.get("label") == "broken"]
-    )
-    print(f"mean score of broken examples in data/: {statistics.fmean(c.score for c in cards):.3f}")
-    outputs = load("broken.jsonl")
+    outputs = load(JUDGEMENTS / "broken.jsonl")
     cards = scorer.score_batch([(r["query"], r["expansion"]) for r in outputs])
-    by_kind: dict[str, list[float]] = defaultdict(list)
-    for record, card in zip(outputs, cards, strict=True):
-        by_kind[record["kind"]].append(card.score)
-    mean = statistics.fmean(c.score for c in cards)
-    print(f"mean score of broken or degenerate outputs (broken.jsonl, {len(cards)}): {mean:.3f}")
-    for kind, scores in sorted(by_kind.items()):
-        print(f"  {kind:<22} mean {statistics.fmean(scores):.3f}  max {max(scores):.3f}")
+    print(
+        f"broken or degenerate outputs, broken.jsonl: mean {statistics.fmean(c.score for c in cards):.3f}"
+        f" max {max(c.score for c in cards):.3f} ({len(cards)})"
+    )
+    examples = [r for r in read_records(str(ROOT / "data" / "examples.jsonl")) if r.scorable]
+    labels = [
+        json.loads(line).get("label")
+        for line in (ROOT / "data" / "examples.jsonl").read_text().splitlines()
+        if line
+    ]
+    by_label: dict[str, list[float]] = defaultdict(list)
+    for record, label in zip(examples, labels):
+        by_label[str(label)].append(scorer.score(record.query, record.expansion).score)
+    print(
+        "data/examples.jsonl by label: "
+        + ", ".join(
+            f"{label} mean {statistics.fmean(s):.3f} (min {min(s):.3f}, max {max(s):.3f})"
+            for label, s in sorted(by_label.items())
+        )
+    )
 
 
-def anchor_pairs() -> list[tuple[str, str]]:
-    paths = sorted(glob.glob(str(ROOT.parent / "shared" / "anchor-data" / "*.jsonl")))
-    return [(r.query, r.expansion) for p in paths for r in read_records(p) if r.scorable]
+def anchor(scorer: Scorer) -> list[tuple[str, str, float]]:
+    """The curated data scored as the command line scores a file (in batches, so a line the
+    same for many queries is a template), and the defects the judge finds in it."""
+    rows = []
+    for path in sorted(ANCHOR_DATA.glob("*.jsonl")):
+        pairs = [(r.query, r.expansion) for r in read_records(str(path)) if r.scorable]
+        for start in range(0, len(pairs), 256):
+            batch = pairs[start : start + 256]
+            for (query, text), card in zip(batch, scorer.score_batch(batch)):
+                rows.append((path.name, query, text, card))
+    if not rows:
+        print("curated anchor data: not found")
+        return []
+    scores = [card.score for *_, card in rows]
+    print(
+        f"curated anchor data: mean {statistics.fmean(scores):.3f} over {len(rows)} records "
+        f"({sum(s >= 0.6 for s in scores)} Good or better)"
+    )
+    defects = Counter(name for *_, card in rows for name in card.penalties)
+    flagged = [
+        r for r in rows if {"template", "dropped", "off_topic", "babble"} & set(r[3].penalties)
+    ]
+    print(
+        f"  records with template lines, lines QMD drops, off-topic or babble lines: "
+        f"{len(flagged)}; their penalties: {dict(defects.most_common(8))}"
+    )
+    sound = [r[3].score for r in rows if r not in flagged]
+    print(f"  mean without them: {statistics.fmean(sound):.3f} over {len(sound)} records")
+    for name in sorted({r[0] for r in rows}):
+        mine = [r[3].score for r in rows if r[0] == name]
+        bad = sum(1 for r in flagged if r[0] == name)
+        print(
+            f"  {name:<45} {len(mine):5} records, mean {statistics.fmean(mine):.3f}, "
+            f"{bad} with those defects"
+        )
+    return [(query, text, card.score) for _, query, text, card in rows]
 
 
-def anchor_mean(pairs: list[tuple[str, str]]) -> None:
-    if pairs:
-        mean = statistics.fmean(c.score for c in Scorer().score_batch(pairs))
-        print(f"curated anchor data: mean {mean:.4f} over {len(pairs)} records")
+def templates_with_retrieval() -> None:
+    """The templates against the reference expansions of data/corpus, retrieval judged."""
+    from qmd_reward.retrieval import BM25Index, Corpus, RetrievalJudge
+
+    scorer = Scorer(
+        retrieval=RetrievalJudge(BM25Index.build(Corpus.from_beir(ROOT / "data" / "corpus")))
+    )
+    qrels: dict[str, dict[str, int]] = defaultdict(dict)
+    for line in (ROOT / "data" / "corpus" / "qrels" / "test.tsv").read_text().splitlines()[1:]:
+        query_id, doc_id, grade = line.split("\t")
+        qrels[query_id][doc_id] = int(grade)
+    records = load(ROOT / "data" / "corpus" / "expansions.jsonl")
+    reference = [
+        scorer.score(r["query"], r["expansion"], qrels[r["query_id"]]).score for r in records
+    ]
+    print(
+        f"with retrieval (data/corpus, {len(records)} queries): reference expansions mean "
+        f"{statistics.fmean(reference):.3f}"
+    )
+    for template in TEMPLATES:
+        scores = [
+            scorer.score(r["query"], template.expand(r["query"]), qrels[r["query_id"]]).score
+            for r in records
+        ]
+        ties = sum(s >= ref for s, ref in zip(scores, reference))
+        print(
+            f"  {template.name:<18} mean {statistics.fmean(scores):.3f}, "
+            f"beats or ties the reference on {ties}/{len(records)}"
+        )
+
+
+def project_cases() -> list[tuple[str, str]]:
+    cases = load(ROOT / "tests" / "directional_cases.jsonl")
+    return [(c["query"], c["expansion"]) for c in cases]
+
+
+def judging(show: bool) -> None:
+    scorer = Scorer()
+    for name in ("pairs.jsonl", "holdout.jsonl", "holdout2.jsonl", "blind_v2.jsonl"):
+        pairwise(scorer, name, show)
+    for name in ("entities.jsonl", "entities_holdout.jsonl", "entities_blind.jsonl"):
+        entities(scorer, name, show)
+    broken(scorer)
+    rows = anchor(scorer)
+
+    def score(query: str, expansion: str) -> float:
+        return scorer.score(query, expansion).score
+
+    cases = project_cases()
+    print()
+    print_templates(score, cases)
+    print("  (over tests/directional_cases.jsonl)")
+    templates_with_retrieval()
+    if rows:
+        good = {(q, t) for q, t, s in rows if s >= 0.6}
+        anchor_set = anchor_cases()
+        print()
+        print_directional(score, anchor_set)
+        print()
+        print_directional(score, [c for c in anchor_set if (c.query, c.expansion) in good])
+        print("  (the records above rated Good or better: damage to a sound expansion)")
+        print()
+        print_templates(score, [(c.query, c.expansion) for c in anchor_set])
+        print_templates(
+            score, [(c.query, c.expansion) for c in anchor_set if (c.query, c.expansion) in good]
+        )
+        print("  (the second table: records rated Good or better)")
+
+
+# --- speed --------------------------------------------------------------------------------
 
 
 def variants(query: str, expansion: str, rng: random.Random) -> list[str]:
-    """Eight different completions of one prompt, as a sampling policy produces them: one
+    """Eight different completions of one prompt, as a sampling policy writes them: one
     expansion and seven edits of it (lines dropped, reordered, cut short, reworded)."""
     lines = expansion.split("\n")
     found = [expansion]
@@ -140,116 +259,46 @@ def _drop_word(line: str, rng: random.Random) -> str:
     return " ".join(words)
 
 
-def settle() -> None:
-    """Collect the garbage that loading data and building batches left, so that a full
-    collection it would trigger is not billed to the scorer; garbage the scorer makes while
-    timed is still collected (and counted) as usual."""
+def speed_pairs() -> list[tuple[str, str]]:
+    pairs = [(c.query, c.expansion) for c in anchor_cases()]
+    return pairs or [(p["query"], p["better"]) for p in load(JUDGEMENTS / "holdout2.jsonl")]
+
+
+def warm_up() -> None:
+    """Load spaCy and wordfreq as a process that has been scoring a while has: score the
+    judgement sets (texts disjoint from the measured ones)."""
+    scorer = Scorer()
+    for name in ("pairs.jsonl", "holdout.jsonl"):
+        rows = load(JUDGEMENTS / name)
+        scorer.score_batch([(p["query"], p[side]) for p in rows for side in ("better", "worse")])
+
+
+def rate(which: str) -> float:
+    """One speed figure, in a process that has never scored the measured texts."""
+    warm_up()
+    pairs = speed_pairs()
+    gc.collect()  # garbage that loading left is not the scorer's
+    if which == "unique":
+        start = time.perf_counter()
+        Scorer().score_batch(pairs)
+        return len(pairs) / (time.perf_counter() - start)
+    rng = random.Random(0)
+    groups = [[(q, v) for v in variants(q, e, rng)] for q, e in pairs]
+    scorer = Scorer()
+    scorer.score_batch([(g[0][0], "") for g in groups])  # prompts' queries analysed, as in GRPO
     gc.collect()
-
-
-def grpo_rate(groups: list[list[tuple[str, str]]], scorer: Scorer | None = None) -> float:
-    scorer = scorer or Scorer()
-    scorer.score_batch([(g[0][0], "") for g in groups])  # queries analysed up front, as in GRPO
-    settle()
     start = time.perf_counter()
     for group in groups:
         scorer.score_batch(group)
     return sum(map(len, groups)) / (time.perf_counter() - start)
 
 
-def unique_rate(pairs: list[tuple[str, str]]) -> None:
-    """Records none of whose queries or lines this process has seen: run before anything else
-    scores them, so no cache of the scorer's modules helps."""
-    settle()
-    start = time.perf_counter()
-    Scorer().score_batch(pairs)
-    cold = time.perf_counter() - start
-    print(
-        f"unique queries and texts (new scorer, spaCy included): {len(pairs) / cold:,.0f} records/s"
-    )
-
-
-def speed(pairs: list[tuple[str, str]], others: list[tuple[str, str]]) -> None:
-    """GRPO-shaped rates. ``pairs`` and ``others`` must be texts this process has not scored:
-    a completion's lines are new to a training run too."""
-    rng = random.Random(0)
-    related = [[(q, v) for v in variants(q, e, rng)] for q, e in pairs]
-    scorer = Scorer()
-    fresh = grpo_rate(related, scorer)
-    print(
-        "GRPO-shaped batches (1 query x 8 different completions, edits of one expansion): "
-        f"{fresh:,.0f} completions/s"
-    )
-    # The same completions again with the card cache emptied: every (query, line) pair is
-    # known, so this is the cost of a completion apart from judging new lines.
-    scorer._cards.clear()
-    seen = grpo_rate(related, scorer)
-    new_lines = len({(q, line) for g in related for q, v in g for line in v.split("\n")})
-    per_completion = new_lines / sum(map(len, related))
-    print(
-        f"  same completions, lines already judged: {seen:,.0f} completions/s "
-        f"({1e6 / seen:.0f} us each); new lines per completion {per_completion:.2f}, "
-        f"about {(1e6 / fresh - 1e6 / seen) / per_completion:.0f} us each"
-    )
-    unrelated = [
-        [(q, others[(i + 97 * k) % len(others)][1]) for k in range(8)]
-        for i, (q, _) in enumerate(others)
-    ]
-    print(
-        "  worst case (1 query x 8 expansions written for other queries, no line shared "
-        f"inside a group): {grpo_rate(unrelated):,.0f} completions/s"
-    )
-
-
-def warm_up() -> None:
-    """Load spaCy's model and wordfreq's tables, and see everyday words, as a process that has
-    been scoring for a while has: score the judgement sets (texts disjoint from the anchor
-    data)."""
-    scorer = Scorer()
-    for name in ("pairs.jsonl", "holdout.jsonl"):
-        rows = load(name)
-        scorer.score_batch([(p["query"], p[side]) for p in rows for side in ("better", "worse")])
-
-
-def rate(which: str) -> None:
-    """One speed figure, in a process of its own: every measured text is new to it."""
-    warm_up()
-    pairs = anchor_pairs() or [(p["query"], p["better"]) for p in load("holdout2.jsonl")]
-    if which == "unique":
-        unique_rate(pairs)
-    else:
-        speed(pairs[0::2], pairs[1::2])
-
-
-def build() -> str:
-    """Which build of the scorer this process runs: modules compiled by setup.py, or none."""
-    suffixes = tuple(importlib.machinery.EXTENSION_SUFFIXES)
-    loaded = {n: str(getattr(m, "__file__", "")) for n, m in sys.modules.items()}
-    compiled = sorted(
-        name.removeprefix("qmd_reward.")
-        for name, path in loaded.items()
-        if name.startswith("qmd_reward.") and path.endswith(suffixes)
-    )
-    return f"compiled by mypyc ({', '.join(compiled)})" if compiled else "plain Python"
-
-
-def main() -> None:
-    if "--rate" in sys.argv:
-        rate(sys.argv[sys.argv.index("--rate") + 1])
-        return
-    scorer = Scorer()
-    show = "--show-misses" in sys.argv
-    pairwise(scorer, show, "pairs.jsonl")  # in-sample: the rules were tuned on it
-    pairwise(scorer, show, "holdout.jsonl")  # written blind; see the README for its use
-    pairwise(scorer, show, "holdout2.jsonl")  # written blind; see the README for its use
-    entities(scorer, show, "entities.jsonl")  # in-sample
-    entities(scorer, show, "entities_holdout.jsonl")  # written blind; never tuned on
-    broken(scorer)
-    anchor_mean(anchor_pairs())
-    # Speed on texts the measuring process has never scored, each figure in a fresh process;
-    # several processes, since one run on a shared machine varies by about a tenth.
-    print(f"scorer build: {build()}")
-    for which in ("unique", "grpo"):
+def speed() -> None:
+    labels = {
+        "unique": "records/s, every query and line new (entity detection included)",
+        "grpo": "completions/s, GRPO-shaped (1 query x 8 completions: one expansion, 7 edits)",
+    }
+    for which, label in labels.items():
         rates = []
         for _ in range(SPEED_RUNS):
             out = subprocess.run(
@@ -258,12 +307,23 @@ def main() -> None:
                 capture_output=True,
                 text=True,
             ).stdout
-            print(out, end="")
-            rates.append(float(out.split(": ", 1)[1].split()[0].replace(",", "")))
+            rates.append(float(out.strip()))
         print(
-            f"  {which}: median {statistics.median(rates):,.0f}/s over {SPEED_RUNS} processes "
-            f"(min {min(rates):,.0f}, max {max(rates):,.0f})"
+            f"speed: {statistics.median(rates):,.0f} {label} "
+            f"(median of {SPEED_RUNS} processes; {min(rates):,.0f} to {max(rates):,.0f})"
         )
+
+
+def main() -> None:
+    if "--rate" in sys.argv:
+        print(f"{rate(sys.argv[sys.argv.index('--rate') + 1]):.1f}")
+        return
+    if original_scorer() is None:
+        print("(the original scorer is not at ../shared/anchor-reward: its columns are empty)")
+    judging("--show-misses" in sys.argv)
+    if "--skip-speed" not in sys.argv:
+        print()
+        speed()
 
 
 if __name__ == "__main__":

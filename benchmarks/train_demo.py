@@ -82,9 +82,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--max-new-tokens", type=int, default=160)
     args = parser.parse_args(argv)
 
-    from qmd_reward.dataset import write_jsonl
     from trainers.config import load_config
     from trainers.data import load_split
+    from trainers.data.examples import write_jsonl
     from trainers.grpo import train_grpo
     from trainers.sft import train_sft
     from trainers.tiny import make_tiny_model

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from qmd_reward.datacli import write_table
+from qmd_reward.present import write_table
 from qmd_reward.records import read_records
-from qmd_reward.scorer import Scorer
+from qmd_reward import Scorer
 
 TIE = 1e-9
 RESAMPLES = 10_000
@@ -175,7 +175,7 @@ def render_comparison(
     rich = out.isatty() if rich is None else rich
     n = len(comp.pairs)
     low, high = comp.ci
-    rows = [
+    rows: list[Sequence[object]] = [
         ["A", comp.a.label],
         ["B", comp.b.label],
         ["paired queries", n],

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
-from qmd_reward.scorer import Scorer
+from qmd_reward import Scorer
 
 Expander = Callable[[str], str]
 PROMPT = "query> "

@@ -8,12 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from qmd_reward.datacli import write_table
-from qmd_reward.datatools import histogram
+from qmd_reward.present import histogram, write_table
 from qmd_reward.records import Record, read_records
-from qmd_reward.rubric import MAX_POINTS
-from qmd_reward.scorecard import RATING_NAMES, ScoreCard
-from qmd_reward.scorer import Scorer
+from qmd_reward import RATING_NAMES, ScoreCard, Scorer, dimension_max
 from qmd_reward.summary import Summary
 
 from .queries import UNCATEGORISED, category_map, read_queries
@@ -57,7 +54,7 @@ class Report:
         """(dimension, mean points, maximum points, records that have it)."""
         s = self.summary
         return [
-            (name, mean, MAX_POINTS.get(name, 0), s.dim_count[name])
+            (name, mean, dimension_max(name, None), s.dim_count[name])
             for name, mean in s.dimension_means().items()
         ]
 
@@ -128,7 +125,7 @@ def render_text(report: Report, out: TextIO, worst: int = 10, rich: bool | None 
     """Tables for people: rich on a terminal, plain aligned text when piped."""
     rich = out.isatty() if rich is None else rich
     s = report.summary
-    head = [
+    head: list[Sequence[object]] = [
         ["file", report.source],
         *([["model", report.model]] if report.model else []),
         ["records scored", s.scored],

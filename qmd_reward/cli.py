@@ -1,71 +1,48 @@
-"""The ``qmd-reward`` command line."""
+"""The ``qmd-reward`` command line.
+
+The core's own commands are ``score``, ``explain`` and ``retrieval``. Other packages add
+theirs through the ``qmd_reward.commands`` entry-point group (see pyproject.toml): each entry
+names a module with ``add_parsers(subparsers)``, which registers its subcommands and keeps
+heavy imports (torch, trl) inside the command functions so ``qmd-reward --help`` stays light.
+This module names none of them.
+"""
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 from . import __version__
-from .records import Record, batched, read_paths
+from .present import progress, result_record
+from .records import batched, read_paths
+from .retrieval.cli import add_parsers as add_retrieval_parsers
 from .retrieval.cli import add_relevance_arguments
 from .scorer import Scorer
 from .summary import Summary, render
 
 BATCH = 256
+ENTRY_POINT_GROUP = "qmd_reward.commands"
 
-# Modules that add their own subcommands; each has ``add_parsers(subparsers)`` and keeps heavy
-# imports (torch, trl) inside the command functions so ``qmd-reward --help`` stays light.
-COMMAND_MODULES: tuple[str, ...] = (
-    "qmd_reward.retrieval.cli",
-    "evals.cli",
-    "evals.interactive",
-    "qmd_reward.datacli",
-    "trainers.cli",
-)
+AddParsers = Callable[[Any], None]  # add_parsers(subparsers) of a command module
 
-
-def result_record(record: Record, card=None) -> dict:
-    out = {
-        "file": record.file,
-        "line": record.line,
-        "query": record.query,
-        "score": None,
-        "rating": None,
-        "dimensions": None,
-        "deductions": None,
-        "entities": None,
-        "error": record.error,
-    }
-    if record.skipped:
-        out["skipped"] = record.skipped
-    if card is not None:
-        out.update(
-            score=card.score,
-            rating=card.rating,
-            dimensions=dict(card.dimensions),
-            deductions=list(card.deductions),
-            entities=list(card.entities),
-        )
-    return out
+__all__ = ["ENTRY_POINT_GROUP", "build_parser", "main", "registered_commands", "result_record"]
 
 
 def cmd_score(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
     scorer, relevance = _scorer_with_relevance(args)
     summary = Summary()
     output = open(args.output, "w", encoding="utf-8") if args.output else None  # noqa: SIM115
-    progress = tqdm(
-        unit=" records", file=sys.stderr, disable=not sys.stderr.isatty(), mininterval=0.5
-    )
+    bar = progress(" records")
     try:
         for batch in batched(read_paths(args.files), BATCH):
             scorable = [r for r in batch if r.scorable]
             cards = iter(
-                scorer.score_batch([(r.query, r.expansion, relevance(r)) for r in scorable])
+                scorer.score_batch(
+                    [(r.query or "", r.expansion or "", relevance(r)) for r in scorable]
+                )
             )
             for record in batch:
                 card = next(cards) if record.scorable else None
@@ -75,30 +52,31 @@ def cmd_score(args: argparse.Namespace) -> int:
                     sys.stderr.write(f"{where}: {record.error}\n")
                 elif record.skipped:
                     summary.skipped += 1
-                else:
+                elif card is not None:
                     summary.add(f"{record.file}:{record.line}", record.query or "", card)
                 if output is not None:
                     output.write(json.dumps(result_record(record, card), ensure_ascii=False))
                     output.write("\n")
-            progress.update(len(batch))
+            bar.update(len(batch))
     finally:
-        progress.close()
+        bar.close()
         if output is not None:
             output.close()
     render(summary)
     return 1 if summary.errors else 0
 
 
-def _scorer_with_relevance(args: argparse.Namespace):
+def _scorer_with_relevance(args: argparse.Namespace) -> tuple[Scorer, Callable[[Any], Any]]:
     """A scorer, and a function giving each record's relevant documents (None without a
     corpus, and then the retrieval dimension is absent)."""
-    if not (args.corpus or args.reference_corpus):
-        return Scorer(), lambda record: None
-    from .retrieval import BM25Index, RetrievalJudge
     from .retrieval.cli import load_relevance
-    from .retrieval.records import query_record
 
     source = load_relevance(args)
+    if source is None:
+        return Scorer(), lambda record: None
+    from .retrieval import BM25Index, RetrievalJudge
+    from .retrieval.records import query_record
+
     index = BM25Index.build(source.corpus, args.cache_dir, use_cache=not args.no_cache)
     return Scorer(retrieval=RetrievalJudge(index)), lambda r: source.for_record(query_record(r))
 
@@ -111,7 +89,33 @@ def cmd_explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
+def registered_commands() -> list[tuple[str, AddParsers]]:
+    """``(entry name, add_parsers)`` of every installed ``qmd_reward.commands`` entry point,
+    by entry name (installers do not keep the declared order); the modules are imported here.
+
+    An entry whose module fails to import is reported on standard error and left out, so a
+    broken or half-installed adapter does not take ``score`` down with it.
+    """
+    from importlib.metadata import entry_points
+
+    found: list[tuple[str, AddParsers]] = []
+    seen: set[tuple[str, str]] = set()
+    for entry in sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda e: e.name):
+        if (entry.name, entry.value) in seen:  # the same distribution on sys.path twice
+            continue
+        seen.add((entry.name, entry.value))
+        try:
+            loaded = entry.load()
+        except ImportError as exc:
+            sys.stderr.write(f"qmd-reward: the {entry.name!r} commands are unavailable: {exc}\n")
+            continue
+        found.append((entry.name, getattr(loaded, "add_parsers", loaded)))
+    return found
+
+
+def build_parser(commands: Iterable[AddParsers] | None = None) -> argparse.ArgumentParser:
+    """The whole command line: the core's commands, then ``commands`` (by default those the
+    installed packages register, :func:`registered_commands`)."""
     parser = argparse.ArgumentParser(
         prog="qmd-reward", description="Score QMD query expansions and train models on them."
     )
@@ -129,15 +133,18 @@ def build_parser() -> argparse.ArgumentParser:
     explain.add_argument("expansion", nargs="?", help="expansion text (default: stdin)")
     explain.set_defaults(func=cmd_explain)
 
-    for module in COMMAND_MODULES:
-        importlib.import_module(module).add_parsers(sub)
+    add_retrieval_parsers(sub)
+    if commands is None:
+        commands = [add for _, add in registered_commands()]
+    for add in commands:
+        add(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        return int(args.func(args))
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:

@@ -7,7 +7,13 @@ Users type ``linus torvalds interview`` and ``lake tahoe cabin`` in lowercase, s
 people and places come from packaged lists (places, organisations, first names, surnames)
 as much as from the model. Each signal proposes spans over the query's tokens, and the spans
 are claimed in order of trust: multi-word gazetteer names, then people (first name +
-surname), then single-word gazetteer names, then NER, then shape.
+surname), then single-word gazetteer names, then NER, then shape. Tokens that are keywords
+(error codes, file names, code identifiers, CLI flags, addresses) are set aside first, so
+no signal can make a name of them.
+
+This module is self-contained for detection (it imports no scorer, rubric or retrieval
+code): :class:`EntityDetector`, :func:`default_detector`, :func:`normalise_entity` and
+:data:`LEADING_NON_ENTITIES` are the names other modules import from here.
 """
 
 from __future__ import annotations
@@ -18,14 +24,61 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
-from .checks import language, script
-from .entities import LEADING_NON_ENTITIES, normalise_entity
+from .language import language, script
 from .lexicon import word_list, zipf
-from .text import STOPWORDS
+from .text import FUNCTION_WORDS, STOPWORDS
 
 log = logging.getLogger(__name__)
+
+
+# --- the interface ----------------------------------------------------------------------
+
+
+class EntityDetector(Protocol):
+    """Anything that maps a query to its normalised entities (see :func:`normalise_entity`)."""
+
+    name: str
+
+    def detect(self, query: str) -> tuple[str, ...]: ...
+
+    def detect_many(self, queries: Sequence[str]) -> list[tuple[str, ...]]: ...
+
+
+# Words that open queries in capitals without naming anything.
+LEADING_NON_ENTITIES = frozenset(
+    """configure setup set install build create make run start stop check test debug fix
+    update change add remove delete use using need want should would could help please best
+    good great new old latest recent compare comparing implement deploy migrate optimize
+    understand understanding explain list describe define convert connect performance overview
+    introduction tutorial example examples difference review resolve troubleshoot monitor
+    manage enable disable write read search possible common typical recommended alternative
+    meeting meetings notes note ideas idea todo plan planning learn learning history guide
+    tips simple quick easy healthy cheap free top why how what who where when which is are
+    can does do my our your the a an""".split()
+)
+
+_POSSESSIVE = re.compile(r"['’]s$")
+
+
+def normalise_entity(text: str) -> str:
+    """An entity as detectors return it: lowercase, one space between words, a possessive
+    and surrounding punctuation removed.
+
+    >>> normalise_entity("  Sarah's "), normalise_entity(".NET"), normalise_entity("node.js.")
+    ('sarah', '.net', 'node.js')
+    """
+    text = " ".join(text.lower().split())
+    text = _POSSESSIVE.sub("", text)
+    # A leading dot is part of the name (.NET); a trailing one ends the sentence.
+    return text.strip(" ,:;!?()[]\"'").rstrip(".")
+
+
+def default_detector() -> EntityDetector:
+    """The detector the scorer uses unless told otherwise: :class:`CombinedEntityDetector`."""
+    return CombinedEntityDetector()
+
 
 NER_LABELS = frozenset("PERSON ORG GPE PRODUCT WORK_OF_ART EVENT LOC NORP FAC LAW LANGUAGE".split())
 # Common words the small NER model is known to mislabel in short queries.
@@ -42,7 +95,10 @@ TECH_CONTEXT = frozenset(
     functions channels interface interfaces enum macro macros webhook webhooks database server
     app apps plugin integration workspace cli kernel huddle huddles dm dms channel bot bots
     emoji notifications notification account login password shortcut shortcuts keyboard
-    settings sync extension extensions widget widgets""".split()
+    settings sync extension extensions widget widgets controller controllers endpoint
+    endpoints client clients backend frontend middleware orm repo repos repository container
+    containers deployment deployments microservice microservices serverless schema
+    schemas""".split()
 )
 # Everyday abbreviations and units, written in capitals (DIY, TV, BBQ) but naming nothing.
 EVERYDAY_ABBREVIATIONS = frozenset(
@@ -117,12 +173,12 @@ _ORDINAL_NOUNS = frozenset(
     """part phase type stage level class chapter volume book act grade tier series section
     article title schedule category round step unit lesson mark version module year""".split()
 )
-_POSSESSIVE = re.compile(r"['’]s$")
 _POSSESSIVE_WORD = re.compile(r"['’]s\b")
 _ONLY_SUFFIX = re.compile(r"\s+/only:\w+\s*$")
 _SPLITTERS = frozenset({"vs", "versus", "and", "or", "with", "to", "from", "for", "on", "in"})
 # Gaps between tokens that stay inside a name: 'h&m', "o'brien", 'procter & gamble'.
-_NAME_GAP = re.compile(r"^\s*[&'’\-]?\s*$")
+# 'http/2' too: a slash inside one gazetteer name.
+_NAME_GAP = re.compile(r"^\s*[&'’\-/]?\s*$")
 
 # Code identifiers are keywords, not entities: useEffect, ModuleNotFoundError, for_each.
 _LOWER_CAMEL = re.compile(r"^[a-z]{2,}[A-Z][a-z]")
@@ -153,8 +209,11 @@ def _fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+_COMMON_ZIPF = 3.0
+
+
 def _common(word: str) -> bool:
-    return zipf(word) >= 3.0
+    return zipf(word) >= _COMMON_ZIPF
 
 
 _OTHER_LANGS = ("de", "fr", "es", "it", "nl", "pt")
@@ -172,6 +231,46 @@ def _name_like(word: str) -> bool:
     """A word that can be a surname: rare, or a mid-frequency word that reads as a name."""
     frequency = zipf(word)
     return frequency < _RARE_ZIPF or (frequency < _PERSON_WORD_ZIPF and _international(word))
+
+
+# Ports that follow a server's name in queries ('redis 6379'): never its version.
+_KNOWN_PORTS = frozenset(
+    """1433 1521 2181 2375 2376 2379 3000 3306 4200 5000 5173 5432 5601 5672 5900 6379 6443
+    8000 8080 8081 8443 8888 9000 9090 9092 9200 9300 9418""".split()
+)
+# A word is this common when split in two ('sour' + 'dough', 'check' + 'list').
+_COMPOUND_PART_ZIPF = 3.5
+
+
+@lru_cache(maxsize=65536)
+def ordinary_word(word: str) -> bool:
+    """Whether a lowercase word is an everyday English word, not a name: a common word, an
+    English derivation ('onboarding', 'refactoring') or a compound of two common words
+    ('sourdough', 'checklist', 'webhook'). Names of people and places are the caller's to
+    rule out first.
+
+    >>> [ordinary_word(w) for w in ("budget", "onboarding", "sourdough", "webhooks")]
+    [True, True, True, True]
+    >>> [ordinary_word(w) for w in ("kubernetes", "terraform", "okafor", "ansible")]
+    [False, False, False, False]
+    """
+    if not word.isalpha():
+        return False
+    if _common(word):
+        return True
+    # An English suffix on a word that English uses much more than other languages do:
+    # names ('ansible', 'lovelace') are as frequent abroad.
+    if _ENGLISH_SUFFIX.search(word) and zipf(word) > 0 and not _international(word):
+        return True
+    return _compound(word) or (word.endswith("s") and _compound(word[:-1]))
+
+
+def _compound(word: str, lang: str = "en") -> bool:
+    """Whether a word is two common words of ``lang`` written together."""
+    return any(
+        zipf(word[:i], lang) >= _COMPOUND_PART_ZIPF and zipf(word[i:], lang) >= _COMPOUND_PART_ZIPF
+        for i in range(3, len(word) - 2)
+    )
 
 
 def _is_acronym(word: str) -> bool:
@@ -194,11 +293,78 @@ def _code_identifier(token: str) -> bool:
     return False
 
 
-def _structural(token: str, position: int) -> bool:
+# --- keywords: tokens shaped like names that name nothing -------------------------------
+
+# Error and warning codes: rustc E0382, mongo E11000, flake8 E501, tsc TS2345, csc CS0246,
+# msvc C2065/LNK2019, shellcheck SC2086, Oracle ORA-00942, CVE ids, Windows 0x80070005.
+_ERROR_CODE = re.compile(
+    r"^(?:e\d{3,5}|w\d{3}|(?:ts|cs|c|lnk|sc|ca|ide)\d{4}|ora-\d{4,5}|cve-\d{4}-\d{4,}"
+    r"|0x[0-9a-f]{2,})$"
+)
+_IPV4 = re.compile(r"^\d{1,3}(?:\.\d{1,3}){3}$")
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# A git commit hash: hex digits with letters and digits mixed (not 'ed25519' or 'a100', which
+# are letters then digits).
+_HASH = re.compile(r"^(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{7,40}$")
+_LETTERS_THEN_DIGITS = re.compile(r"^[a-z]+\d+$")
+_QUARTER = re.compile(r"^q[1-4]$")
+
+
+@lru_cache(maxsize=1)
+def _keyword_lists() -> tuple[frozenset[str], frozenset[str]]:
+    """Keywords in any case (errno names, signals, pod states), and words that are keywords
+    only when written in capitals (SQL, HTTP methods, TODO: 'SELECT', but 'select' is a word
+    and 'Post' may be part of a name)."""
+    return word_list("keywords.txt"), word_list("keywords_upper.txt")
+
+
+@lru_cache(maxsize=65536)
+def keyword(token: str) -> bool:
+    """Whether a query token is a keyword and never (part of) an entity: an error name or
+    code, a file name, a code identifier, a CLI flag, an address, a quarter.
+
+    >>> [keyword(t) for t in ("ECONNREFUSED", "E11000", "nginx.conf", ".bashrc", "--force")]
+    [True, True, True, True, True]
+    >>> [keyword(t) for t in ("127.0.0.1", "read_csv", "SELECT", "Q3", "nginx", "gpt-4")]
+    [True, True, True, True, False, False]
+    """
+    core = _POSSESSIVE.sub("", token)
+    lower = core.lower()
+    anywhere, upper = _keyword_lists()
+    if lower in anywhere or (core.isupper() and lower in upper):
+        return True
+    if core.startswith(("-", "#")):
+        return True  # --force, -n; #ff0000, #1234 (but c# and f# end with it)
+    if core.startswith(".") and len(core) > 1 and not any(c.isupper() for c in core):
+        return True  # .bashrc, .env (.NET is written in capitals, and is in the gazetteer)
+    if _ERROR_CODE.match(lower) or _IPV4.match(lower) or _UUID.match(lower):
+        return True
+    if _QUARTER.match(lower):
+        return True
+    if _HASH.match(lower) and not _LETTERS_THEN_DIGITS.match(lower):
+        return True
+    return _code_identifier(core)
+
+
+def _plain_keyword(token: str) -> bool:
+    """A keyword that is a word in capitals ('GET', 'TODO') or a quarter ('Q3')."""
+    lower = token.lower()
+    return _QUARTER.match(lower) is not None or (
+        token.isupper() and lower in _keyword_lists()[1] and lower not in _keyword_lists()[0]
+    )
+
+
+def _structural(token: str, informative: bool, ordinary: bool) -> bool:
+    """Whether a token's shape makes it a name: an acronym, CamelCase, technical glue, or
+    a capital that says something.
+
+    ``informative``: the token's capital is not the sentence's or a title's. ``ordinary``:
+    the token is an everyday English word (see :meth:`_Query.ordinary`).
+    """
     core = _POSSESSIVE.sub("", token)
     letters = [c for c in core if c.isalpha()]
     lower = core.lower()
-    if lower in EVERYDAY_ABBREVIATIONS or _code_identifier(core):
+    if lower in EVERYDAY_ABBREVIATIONS or keyword(core):
         return False
     if len(letters) >= 2 and all(c.isupper() for c in letters) and lower != "i":
         return True  # TLS, AWS, K8S
@@ -206,14 +372,16 @@ def _structural(token: str, position: int) -> bool:
         return True  # JavaScript, iPhone
     if any(c in core for c in "+#") and letters:
         return True  # C++, C#
-    if re.search(r"[a-z]\.[a-z]", lower) or (core.startswith(".") and len(core) > 2):
-        return True  # node.js, .NET
+    if re.search(r"[a-z]\.[a-z]", lower):
+        return True  # node.js
     if re.search(r"[a-z]-?\d", lower) and len(letters) >= 2 and not core.isdigit():
         # gpt-4, ec2, s3, oauth2, k8s (but not plain numbers)
         return True
     if core[:1].isupper() and lower not in STOPWORDS and lower not in LEADING_NON_ENTITIES:
-        # A capitalised word names something when it is not an everyday word.
-        return (position > 0 and not _common(lower)) or zipf(lower) < 3.0
+        # A capital mid-sentence names something unless the word is common ('Sarah', not
+        # 'Review'); the first word's capital, or a title's, says nothing: the word must be
+        # unlike any English word ('Kubernetes', not 'Onboarding' or 'Sourdough').
+        return not _common(lower) if informative else not ordinary
     return False
 
 
@@ -248,22 +416,13 @@ class CombinedEntityDetector:
     def _pipeline(self) -> Any:
         return load_ner() if self.use_spacy else None
 
-    def _ner_spans(
-        self, queries: Sequence[str], english: Sequence[bool]
-    ) -> list[list[tuple[str, str]]]:
+    def _ner_spans(self, queries: Sequence[str]) -> list[list[tuple[str, str]]]:
         nlp = self._pipeline()
-        if nlp is None:
+        if nlp is None or not queries:
             return [[] for _ in queries]
-        # An English model on a German or Chinese query finds only noise, and the small model
-        # reads names from capitals: on all-lowercase text it mostly guesses ('mutex',
-        # 'logarithms'), while the lists and name rules cover lowercase names. It still runs
-        # where its spans feed a name rule ('jimi hendrix', 'artemis ii'). Skipping the rest
-        # makes detection several times faster.
-        english = [ok and _worth_ner(q) for q, ok in zip(queries, english)]
-        docs = iter(nlp.pipe([q for q, ok in zip(queries, english) if ok], batch_size=256))
         return [
-            [(e.text, e.label_) for e in next(docs).ents if e.label_ in NER_LABELS] if ok else []
-            for ok in english
+            [(e.text, e.label_) for e in doc.ents if e.label_ in NER_LABELS]
+            for doc in nlp.pipe(queries, batch_size=256)
         ]
 
     # -- public --------------------------------------------------------------------------
@@ -276,9 +435,19 @@ class CombinedEntityDetector:
         distinct = list(dict.fromkeys(queries))
         # A trailing ' /only:lex' is an instruction, not part of the query.
         texts = [_ONLY_SUFFIX.sub("", q) for q in distinct]
-        english = [language(t) in (None, "en") for t in texts]
-        ner = self._ner_spans(texts, english)
-        found = dict(zip(distinct, map(combine, texts, ner, english)))
+        langs = [language(text) for text in texts]
+        parsed = [_Query(t, lang in (None, "en"), lang) for t, lang in zip(texts, langs)]
+        for q in parsed:
+            q.names()
+        # The model is the cost of detection: it runs only on the queries where the lists
+        # and name rules left something it can name (see _Query.ner_can_help), in one batch.
+        asked = [q for q in parsed if q.ner_can_help()]
+        for q, spans in zip(asked, self._ner_spans([q.query for q in asked])):
+            q.ner(spans)
+        found = {}
+        for query, q in zip(distinct, parsed):
+            q.shape()
+            found[query] = q.entities()
         return [found[q] for q in queries]
 
 
@@ -294,6 +463,8 @@ class _Lists:
     surnames: frozenset[str]
     places: frozenset[str]
     name_words: frozenset[str]  # every word of a place or other name: lake, tahoe, empire
+    people: frozenset[str]  # well-known people the name rules cannot see: bill gates
+    demonyms: frozenset[str]  # peoples and languages, names when capitalised: french
 
 
 def _entry_key(entry: str) -> str:
@@ -309,7 +480,8 @@ def _keys(name: str) -> frozenset[str]:
 def _lists() -> _Lists:
     tech = _keys("gazetteer.txt")
     places = _keys("gazetteer_places.txt")
-    others = _keys("gazetteer_names.txt")
+    people = _keys("gazetteer_people.txt")
+    others = _keys("gazetteer_names.txt") | people
     names = tech | places | others
     ambiguous = _keys("gazetteer_ambiguous.txt")
     places_ambiguous = _keys("gazetteer_places_ambiguous.txt")
@@ -326,6 +498,8 @@ def _lists() -> _Lists:
         surnames=_keys("surnames.txt"),
         places=places,
         name_words=frozenset(w for p in names - tech for w in p.split()),
+        people=people,
+        demonyms=_keys("demonyms.txt"),
     )
 
 
@@ -395,9 +569,12 @@ def _split_ner(text: str) -> list[list[str]]:
 class _Query:
     """One query's tokens and the spans claimed over them."""
 
-    def __init__(self, query: str, english: bool) -> None:
+    def __init__(self, query: str, english: bool, lang: str | None = None) -> None:
         self.query = query
         self.english = english
+        # German capitalises every noun: there a capital says nothing, and a word's
+        # everydayness is judged in German too ('Steuererklärung', 'Homeoffice').
+        self.lang = None if english else lang
         self.matches = list(_TOKEN.finditer(query))
         self.tokens = [m.group() for m in self.matches]
         self.lowers = [_key(t) for t in self.tokens]
@@ -412,8 +589,86 @@ class _Query:
         self.tech_names = bool(self.lists.tech & keyset)
         self.tech_context = self.tech_words or self.tech_names
         self.travel_context = bool(TRAVEL_WORDS & keyset)
-        # In 'Best Things To Do In Nice' capitals say nothing.
-        self.title_case = all(t[:1].isupper() for t in self.tokens if t[:1].isalpha())
+        words = [i for i, t in enumerate(self.tokens) if t[:1].isalpha()]
+        # The first word's capital is the sentence's...
+        self.first_word = words[0] if words else 0
+        # ...and in 'Best Things to Do in Nice' or 'Quarterly Budget Review' every capital is
+        # the title's (function words may stay lowercase in a title).
+        content = [self.tokens[i] for i in words if self.lowers[i] not in FUNCTION_WORDS]
+        self.title_case = len(content) > 1 and all(t[:1].isupper() for t in content)
+        self._block_keywords()
+
+    def _block_keywords(self) -> None:
+        """Set keywords aside before any signal runs: 'ECONNREFUSED', 'nginx.conf', '--force'
+        and 'read_csv' name nothing, and must not join a name ('mongo E11000')."""
+        lists = self.lists
+        for i, token in enumerate(self.tokens):
+            key = self.keys[i]
+            if keyword(token) and key not in lists.names and key not in lists.ambiguous:
+                self.taken[i] = True
+                # An error code or a flag says the query is technical: 'rust E0382' (but
+                # 'GET' and 'Q3' say little: 'GET vs POST requests').
+                self.tech_words = self.tech_words or not _plain_keyword(token)
+        self.tech_context = self.tech_words or self.tech_names
+
+    def informative(self, i: int) -> bool:
+        """Whether the token's capital says it is a name: not the sentence's, not a title's."""
+        return (
+            self.tokens[i][:1].isupper()
+            and i != self.first_word
+            and not self.title_case
+            and self.lang != "de"
+        )
+
+    def ordinary(self, i: int) -> bool:
+        """Whether the token is an everyday word rather than a name (in English, or in the
+        query's language)."""
+        key = self.keys[i]
+        lists = self.lists
+        if key in lists.first_names or key in lists.surnames or key in lists.places:
+            return False
+        lower = self.lowers[i]
+        # In another language, that language's words too: 'Pauschale', and compounds:
+        # 'Wärme' + 'pumpe', 'Fußboden' + 'heizung'.
+        foreign = self.lang in _OTHER_LANGS and lower.isalpha()
+        if foreign and (zipf(lower, self.lang) >= _COMMON_ZIPF or _compound(lower, self.lang)):
+            return True
+        return ordinary_word(lower)
+
+    def names(self) -> None:
+        """The signals that come before the model: lists and name rules."""
+        self.gazetteer(range(self.lists.longest, 1, -1))  # 1. 'new york times', 'lake tahoe'
+        self.people()  # 2. 'linus torvalds', 'guido van rossum', 'call with priya'
+        self.gazetteer([1])  # 3. one-word names: 'kyoto', 'kubernetes'
+        self.demonyms()  # 'French', 'South African', but not 'french fries'
+        self.brands()  # 'dell xps 13'
+
+    def ner_can_help(self) -> bool:
+        """Whether the model may find a name that the lists and rules have not: only in
+        English, and only where a token is left that can start or end a name (see
+        :func:`_worth_ner`)."""
+        if not self.english or not _worth_ner(self.query):
+            return False
+        return any(not self.taken[i] and self._ner_cue(i) for i in range(self.n))
+
+    def _ner_cue(self, i: int) -> bool:
+        key = self.keys[i]
+        if key in STOPWORDS or key in _CALENDAR:
+            return False
+        if key in self.lists.first_names or key in self.lists.surnames or key in _ROMAN:
+            return True  # 'jimi hendrix', 'artemis ii'
+        token = self.tokens[i]
+        if not token[:1].isupper() or _is_acronym(token):
+            return False  # acronyms are the shape rules' to find
+        if _POSSESSIVE.search(token):
+            return True  # "Ada's writeup": someone's
+        if not token[1:].islower():
+            return False  # CamelCase too
+        # A capital that says 'name' ('with Bob', 'the Analytical Engine'), or a first word
+        # that reads as a name ('Okonkwo called about the lease').
+        return self.informative(i) or (
+            i == self.first_word and key not in LEADING_NON_ENTITIES and _name_like(key)
+        )
 
     # -- claiming ------------------------------------------------------------------------
 
@@ -424,11 +679,25 @@ class _Query:
         """Whether the token at ``end`` is a version of the name ending there."""
         if end >= self.n or _POSSESSIVE.search(self.tokens[end - 1]):
             return False
+        if self.taken[end]:
+            return False  # a keyword ('mongo E11000') or another name
         word = self.lowers[end]
         if not _VERSION.match(word) or _YEAR.match(word):
             return False  # 'vue 2025' is a date, not Vue 2025
+        if self._port(end):
+            return False  # 'postgres 127.0.0.1:5432', 'redis 6379'
         # 'http 429' is a status code of HTTP, not a version of it.
         return not (self.lowers[end - 1] in _STATUS_PROTOCOLS and _STATUS_CODE.match(word))
+
+    def _port(self, i: int) -> bool:
+        """A number that is a port: after a colon ('localhost:5432'), or a well-known port
+        or a number of five digits after a name ('redis 6379', 'mongo 27017')."""
+        word = self.lowers[i]
+        if not word.isdigit():
+            return False
+        if i > 0 and ":" in self.query[self.matches[i - 1].end() : self.matches[i].start()]:
+            return True
+        return word in _KNOWN_PORTS or len(word) >= 5
 
     def claim(self, start: int, end: int, versions: bool = True) -> bool:
         # Versions and model names stay with their product: python 3.12, iphone 15 pro.
@@ -466,6 +735,20 @@ class _Query:
                 elif phrase in lists.places_ambiguous and self._travel(start, end):
                     self.claim(start, end)
 
+    def demonyms(self) -> None:
+        """A people or a language written with a capital: 'learn French', 'Aztec Empire'
+        (in lowercase 'french fries' and 'dutch oven' are things)."""
+        demonyms = self.lists.demonyms
+        for size in (2, 1):
+            for start in range(self.n - size + 1):
+                end = start + size
+                if (
+                    self.tokens[start][:1].isupper()
+                    and self.free(start, end)
+                    and " ".join(self.keys[start:end]) in demonyms
+                ):
+                    self.claim(start, end, versions=False)
+
     def _technical(self, start: int, end: int) -> bool:
         """An ambiguous technology name (go, rust, pixel) in its technical sense."""
         if self.tech_words:
@@ -473,7 +756,7 @@ class _Query:
         if self.tech_names and zipf(self.lowers[end - 1]) < _NAME_CONTEXT_MAX_ZIPF:
             # 'rust vs python', but not 'http 429 too many requests'
             return True
-        if self.tokens[start][:1].isupper() and start > 0 and not self.title_case:
+        if self.informative(start):
             return True
         # 'pixel 8', 'swift 5.9': a version makes it a product ('go 2 miles' does not).
         if end < self.n and self._version_at(start, end):
@@ -485,7 +768,7 @@ class _Query:
 
     def _travel(self, start: int, end: int) -> bool:
         """An ambiguous place (turkey, nice) in its place sense."""
-        if self.tokens[start][:1].isupper() and start > 0 and not self.title_case:
+        if self.informative(start):
             return True
         before = self.keys[start - 1] if start > 0 else ""
         after = self.keys[end] if end < self.n else ""
@@ -675,14 +958,14 @@ class _Query:
         words = self.tokens[start:end]
         if not all(w.isascii() or script(w) == "latin" for w in words):
             return None  # the English model reads other scripts as noise
-        if any(_code_identifier(w) for w in words):
-            return None  # useEffect, ModuleNotFoundError
         trimmed = _trim(words, label)
         if not trimmed:
             return None
         offset = words.index(trimmed[0])
         start, end = start + offset, start + offset + len(trimmed)
         keys = [_key(w) for w in trimmed]
+        if all(_YEAR.match(k) or k.isdigit() for k in keys):
+            return None  # 'Dortmund 2013': a year or a number alone names nothing
         if len(keys) == 1 and (
             keys[0] in NER_FALSE_FRIENDS
             or keys[0] in STOPWORDS
@@ -725,9 +1008,23 @@ class _Query:
                 if not any(self._known_name(i) for i in range(start, end)):
                     return None
             return start, end
-        if lowercase and all(_common(k) for k in keys) and not _numbered_name(keys):
+        if _numbered_name(keys):
+            return start, end  # 'artemis ii', 'World War II'
+        if lowercase and all(_common(k) for k in keys):
+            return None
+        if not any(self.informative(i) for i in range(start, end)) and all(
+            self._plain_word(i) for i in range(start, end)
+        ):
+            # No capital here says 'name' (the sentence's, a title's): everyday words are a
+            # phrase ('Quarterly Budget Review', 'Project Kickoff', 'Grocery List').
             return None
         return start, end
+
+    def _plain_word(self, i: int) -> bool:
+        """An everyday word written plainly ('Budget', 'budget'; not 'AWS' or 'iOS')."""
+        token = self.tokens[i]
+        # "Ada's" is someone's: a capitalised possessive is not an everyday word.
+        return token[1:].islower() and not _POSSESSIVE.search(token) and self.ordinary(i)
 
     # -- shape ---------------------------------------------------------------------------
 
@@ -735,7 +1032,7 @@ class _Query:
         tokens = self.tokens
         i = 0
         while i < self.n:
-            if not self.taken[i] and _structural(tokens[i], i):
+            if not self.taken[i] and self._structural(i):
                 j = i + 1
                 # 'San Francisco' is one name; 'MLB Playoffs' is an acronym and a word;
                 # "Tara's" ends a name.
@@ -743,7 +1040,7 @@ class _Query:
                     j < self.n
                     and not self.taken[j]
                     and not _POSSESSIVE.search(tokens[j - 1])
-                    and _structural(tokens[j], j)
+                    and self._structural(j)
                     and not _is_acronym(tokens[i])
                     and not _is_acronym(tokens[j])
                 ):
@@ -752,6 +1049,12 @@ class _Query:
                 i = j
             else:
                 i += 1
+
+    def _structural(self, i: int) -> bool:
+        token = self.tokens[i]
+        # Only a capitalised word needs the (slower) everyday-word test.
+        ordinary = token[:1].isupper() and not self.informative(i) and self.ordinary(i)
+        return _structural(token, self.informative(i), ordinary)
 
     # -- result --------------------------------------------------------------------------
 
@@ -785,13 +1088,48 @@ def _numbered_name(keys: Sequence[str]) -> bool:
     )
 
 
+@lru_cache(maxsize=8192)
+def is_person(entity: str) -> bool:
+    """Whether an entity (as detectors return it) names a person: a well-known person, a
+    first name and a surname as the name rule reads them ('linus torvalds', 'guido van
+    rossum'), a known surname after name-like words ('jimi hendrix'), or a lone known first
+    name ('priya'). Places and products that look like names are not ('rio de janeiro').
+
+    >>> [is_person(e) for e in ("linus torvalds", "Guido van Rossum", "bill gates", "priya")]
+    [True, True, True, True]
+    >>> [is_person(e) for e in ("rio de janeiro", "san diego", "kubernetes", "sarah docker")]
+    [False, False, False, False]
+    """
+    q = _Query(normalise_entity(entity), english=True)
+    key = " ".join(q.keys)
+    lists = q.lists
+    if key in lists.people:
+        return True
+    if not key or any(key in s for s in (lists.names, lists.ambiguous, lists.places_ambiguous)):
+        return False
+    if q.n == 1:
+        return key in lists.first_names
+    q.people()
+    if q.spans == [(0, q.n)]:
+        return True
+    # 'jimi hendrix': a known surname after words that read as names.
+    *given, last = q.keys
+    return (
+        last in lists.surnames
+        and zipf(q.lowers[-1]) < _SURNAME_MAX_ZIPF
+        and all(
+            w in lists.first_names
+            or w in NAME_PARTICLES
+            or (_name_like(w) and w not in lists.names)
+            for w in given
+        )
+    )
+
+
 def combine(query: str, ner: Sequence[tuple[str, str]], english: bool = True) -> tuple[str, ...]:
+    """The entities of one query, given the model's spans over it (``(text, label)`` pairs)."""
     q = _Query(query, english)
-    longest = q.lists.longest
-    q.gazetteer(range(longest, 1, -1))  # 1. multi-word names: 'new york times', 'lake tahoe'
-    q.people()  # 2. 'linus torvalds', 'guido van rossum', 'call with priya'
-    q.gazetteer([1])  # 3. one-word names: 'kyoto', 'kubernetes'
-    q.brands()  # 'dell xps 13'
+    q.names()
     q.ner(ner)  # 4. the model, trimmed and filtered
     q.shape()  # 5. acronyms, CamelCase, technical punctuation
     return q.entities()
@@ -802,3 +1140,73 @@ def _find(lowers: list[str], keys: list[str]) -> int | None:
         if lowers[start : start + len(keys)] == keys:
             return start
     return None
+
+
+# --- the model-free detector --------------------------------------------------------------
+
+_HEURISTIC_TOKEN = re.compile(r"[\w][\w.+#'’\-]*[\w+#]|[\w]", re.UNICODE)
+_PLAIN_VERSION = re.compile(r"^v?\d+(?:\.\d+)*[a-z]?$")
+
+
+def _is_structural(token: str, position: int) -> bool:
+    """Acronyms, CamelCase and tokens glued with technical punctuation name things."""
+    core = _POSSESSIVE.sub("", token)
+    letters = [c for c in core if c.isalpha()]
+    if len(letters) >= 2 and all(c.isupper() for c in letters):
+        return True
+    if len(core) > 2 and core[0].isupper() and any(c.isupper() for c in core[1:]):
+        return True  # CamelCase: JavaScript, PostgreSQL
+    if len(core) > 2 and core[0].islower() and any(c.isupper() for c in core[1:]):
+        return True  # iPhone, macOS
+    if any(c in core for c in "+#") or (re.search(r"[a-z]\.[a-z]", core.lower()) is not None):
+        return True  # C++, C#, node.js
+    if "-" in core and any(c.isdigit() for c in core) and any(c.isalpha() for c in core):
+        return True  # gpt-4, ipv6-only
+    return core[:1].isupper() and (position > 0 or core.lower() not in LEADING_NON_ENTITIES)
+
+
+class HeuristicEntityDetector:
+    """Capitalisation and shape rules, no model and no word lists: fast, and blind to
+    lowercase names. A baseline, and a fallback for callers that want no data at all.
+
+    >>> HeuristicEntityDetector().detect("Configure TLS for Sarah's node.js app")
+    ('tls', 'sarah', 'node.js')
+    """
+
+    name = "heuristic"
+
+    def detect(self, query: str) -> tuple[str, ...]:
+        return _heuristic_entities(query)
+
+    def detect_many(self, queries: Sequence[str]) -> list[tuple[str, ...]]:
+        return [_heuristic_entities(q) for q in queries]
+
+
+@lru_cache(maxsize=8192)
+def _heuristic_entities(query: str) -> tuple[str, ...]:
+    entities: list[str] = []
+    current: list[str] = []
+
+    def flush() -> None:
+        if current:
+            phrase = normalise_entity(" ".join(current))
+            if phrase and phrase not in entities:
+                entities.append(phrase)
+            current.clear()
+
+    for position, token in enumerate(_HEURISTIC_TOKEN.findall(query)):
+        lower = token.lower()
+        if lower in STOPWORDS and not (token.isupper() and len(token) >= 2):
+            flush()
+            continue
+        if _is_structural(token, position):
+            current.append(token)
+            if _POSSESSIVE.search(token):
+                flush()
+            continue
+        if current and _PLAIN_VERSION.match(lower):
+            current.append(token)  # python 3.12, iPhone 15
+            continue
+        flush()
+    flush()
+    return tuple(entities)

@@ -1,4 +1,4 @@
-"""Word lists and word frequencies: how common a word is decides how much it discriminates."""
+"""Word lists and word frequencies: how common a word is decides how much it says."""
 
 from __future__ import annotations
 
@@ -20,39 +20,30 @@ def word_list(name: str) -> frozenset[str]:
 
 @lru_cache(maxsize=200_000)
 def zipf(word: str, lang: str = "en") -> float:
-    """Zipf frequency (0 = unknown, 3 = rare, 5 = common, 7 = 'the') from wordfreq.
+    """Zipf frequency from wordfreq: 0 unknown, 3 rare, 5 common, 7 'the'.
 
     wordfreq carries frequencies from several large corpora in many languages; a hand-made
     table would miss most of the words technical queries use.
+
+    >>> zipf("the") > 7 > zipf("kubernetes") > 0 == zipf("zxqvbn")
+    True
     """
-    # wordfreq tokenises and normalises every word it is asked about, which costs more than
-    # the rest of scoring a line. A plain lowercase ASCII word is its own single token, so its
-    # entry is read directly and put through wordfreq's own arithmetic (same result).
     if word.isascii() and word.isalpha() and word.islower():
+        # wordfreq's tokenizer leaves such a word as it is, and tokenizing is most of the
+        # cost of zipf_frequency: read its table and do its arithmetic (tests/test_lexicon.py
+        # checks the two agree).
         found = _frequencies(lang).get(word)
-        return 0.0 if found is None else _zipf_of(found)
+        if found is None:
+            return 0.0
+        freq = max(found, _ZIPF_ZERO)
+        freq = round(freq, math.floor(-math.log10(freq)) + 3)  # wordfreq's 3 significant digits
+        return round(math.log10(freq) + 9, 2)
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, lang)
 
 
-def known_word(word: str, lang: str = "en") -> bool:
-    """``zipf(word, lang) != 0`` for a plain lowercase ASCII word, without its cache: the
-    dictionary test of a word seen for the first time."""
-    found = _frequencies(lang).get(word)
-    return found is not None and _zipf_of(found) != 0
-
-
-_MIN_FREQ = 10**0.0 / 1e9  # wordfreq's floor for zipf_frequency(minimum=0)
-
-
-@lru_cache(maxsize=4096)
-def _zipf_of(found: float) -> float:
-    """wordfreq's arithmetic from a stored frequency to a Zipf value. Its tables hold a few
-    hundred distinct frequencies (they are binned), so each is worked out once."""
-    freq = max(1.0 / (1.0 / found), _MIN_FREQ)
-    freq = round(freq, math.floor(-math.log(freq, 10)) + 3)
-    return round(math.log(freq, 10) + 9, 2)
+_ZIPF_ZERO = 1e-9  # the frequency of Zipf 0
 
 
 @cache
@@ -62,6 +53,15 @@ def _frequencies(lang: str) -> dict[str, float]:
     return get_frequency_dict(lang, "best")
 
 
-def rarity(word: str) -> float:
-    """Weight in [0.1, 1]: rare words are what make a query specific."""
-    return min(1.0, max(0.1, (6.5 - zipf(word)) / 4.0))
+def known_word(word: str, lang: str = "en") -> bool:
+    """Whether wordfreq has the word at all in ``lang``."""
+    return zipf(word, lang) > 0
+
+
+def rarity(word: str, lang: str = "en") -> float:
+    """Weight in [0.1, 1]: rare words are what make a query specific.
+
+    >>> rarity("the"), rarity("kubernetes") > rarity("server")
+    (0.1, True)
+    """
+    return min(1.0, max(0.1, (6.5 - zipf(word, lang)) / 4.0))

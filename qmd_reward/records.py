@@ -15,7 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from .expansion import LINE_TYPES, expansion_from_pairs
+from .parse import LINE_TYPES, expansion_from_pairs
 from .prompts import extract_query
 
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
@@ -13,84 +14,69 @@ RATING_NAMES = (*(name for name, _ in RATINGS), FAILED)
 
 
 def rating_for(score: float) -> str:
+    """The rating of a score.
+
+    >>> rating_for(0.85), rating_for(0.1)
+    ('Excellent', 'Failed')
+    """
     for name, floor in RATINGS:
         if score >= floor:
             return name
     return FAILED
 
 
-# Shared by every card without extras: a fresh proxy per card is one more object for the
-# garbage collector to track, and GRPO makes millions of cards.
-NO_EXTRAS: MappingProxyType[str, Any] = MappingProxyType({})
-_DIMENSION_NAMES: dict[tuple[str, ...], tuple[str, ...]] = {}
+def _empty() -> Mapping[str, Any]:
+    return MappingProxyType({})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ScoreCard:
-    """Score in [0, 1], its rating, the points per dimension and why points were lost."""
+    """A score in [0, 1] and why.
+
+    ``dimensions`` are the points each part earned (``lex``, ``vec``, ``hyde``, ``format``,
+    and ``retrieval`` when the scorer could judge retrieval); ``penalties`` the factors that
+    multiplied their sum, by name; ``deductions`` the reasons, costliest first; ``lines``
+    what each typed line earned for QMD.
+    """
 
     score: float
     rating: str
-    dimensions: MappingProxyType[str, float]
+    dimensions: Mapping[str, float]
     deductions: tuple[str, ...]
     entities: tuple[str, ...]
     max_points: float
     only_mode: str | None = None
-    extras: MappingProxyType[str, Any] = field(default_factory=lambda: NO_EXTRAS)
+    penalties: Mapping[str, float] = field(default_factory=_empty)
+    extras: Mapping[str, Any] = field(default_factory=_empty)
+    lines: tuple[tuple[str, str, float], ...] = ()  # (type, text, value in [0, 1]) per line
 
     @property
     def total(self) -> float:
         return sum(self.dimensions.values())
 
     @property
+    def factor(self) -> float:
+        """The product of the penalties (1.0 without any)."""
+        product = 1.0
+        for value in self.penalties.values():
+            product *= value
+        return product
+
+    @property
     def main_deduction(self) -> str:
         return self.deductions[0] if self.deductions else ""
-
-    def as_tuple(self) -> tuple:
-        """The card as tuples of plain values (what the scorer's cache keeps).
-
-        Dimension names go in a tuple shared by every card with the same dimensions and the
-        points at the end: tuples nested deeper stay tracked by the garbage collector for
-        longer, and a GRPO run caches many cards.
-        """
-        names = tuple(self.dimensions)
-        return (
-            self.score,
-            self.rating,
-            _DIMENSION_NAMES.setdefault(names, names),
-            self.deductions,
-            self.entities,
-            self.max_points,
-            self.only_mode,
-            tuple(self.extras.items()),
-            *self.dimensions.values(),
-        )
-
-    @classmethod
-    def from_tuple(cls, values: tuple) -> ScoreCard:
-        """The card :meth:`as_tuple` gave."""
-        score, rating, names, deductions, entities, max_points, only_mode, extras = values[:8]
-        points = values[8:]
-        return new_card(
-            score,
-            rating,
-            MappingProxyType(dict(zip(names, points))),
-            deductions,
-            entities,
-            max_points,
-            only_mode,
-            MappingProxyType(dict(extras)) if extras else NO_EXTRAS,
-        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "score": self.score,
             "rating": self.rating,
             "dimensions": dict(self.dimensions),
+            "penalties": dict(self.penalties),
             "deductions": list(self.deductions),
             "entities": list(self.entities),
             "max_points": self.max_points,
             "only_mode": self.only_mode,
+            "lines": [list(line) for line in self.lines],
             **({"extras": dict(self.extras)} if self.extras else {}),
         }
 
@@ -100,33 +86,3 @@ class ScoreCard:
         if self.deductions:
             text += " - " + "; ".join(self.deductions[:3])
         return text
-
-
-# The slots' own setters: a frozen dataclass's __init__ goes through object.__setattr__ once
-# per field, which costs twice as much, and the scorer builds one card per completion.
-(_score, _rating, _dimensions, _deductions, _entities, _max_points, _only_mode, _extras) = (
-    getattr(ScoreCard, f.name).__set__ for f in fields(ScoreCard)
-)
-
-
-def new_card(
-    score: float,
-    rating: str,
-    dimensions: MappingProxyType[str, float],
-    deductions: tuple[str, ...],
-    entities: tuple[str, ...],
-    max_points: float,
-    only_mode: str | None,
-    extras: MappingProxyType[str, Any],
-) -> ScoreCard:
-    """``ScoreCard(...)`` with the fields in order, without running ``__init__``."""
-    card = object.__new__(ScoreCard)
-    _score(card, score)
-    _rating(card, rating)
-    _dimensions(card, dimensions)
-    _deductions(card, deductions)
-    _entities(card, entities)
-    _max_points(card, max_points)
-    _only_mode(card, only_mode)
-    _extras(card, extras)
-    return card

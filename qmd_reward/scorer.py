@@ -1,278 +1,345 @@
-"""The one scorer: text -> parsed expansion -> rubric dimensions -> score card."""
+"""The scorer: text -> parsed expansion -> facts per (query, line) -> rules -> score card.
+
+It orchestrates once and decides nothing itself: what a line earns and what a defect costs
+are :mod:`qmd_reward.rules`. It keeps one cache per distinct query (the query's analysis,
+whose entity detection is the real cost, and the facts of the lines seen with it), so the
+completions of one GRPO prompt, which share lines, are judged line by line only once.
+
+``score_batch`` also looks across queries: GRPO scores whole batches, and a line that is the
+same words for several different queries once their own words are masked is a template.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from itertools import islice
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Union
 
-from . import rubric
-from .checks import function_word, language, script
-from .entities import EntityDetector, default_detector, term_index
-from .expansion import DROPPING_ISSUES, LineIssue, parse_with_terms, split_only_mode
-from .lexicon import rarity
-from .rubric import QueryInfo
-from .scorecard import FAILED, NO_EXTRAS, ScoreCard, new_card, rating_for
-from .text import STOPWORDS, content_words, words
+from rapidfuzz import fuzz
+
+from . import rules
+from .facts import LineFacts, line_facts
+from .parse import Expansion, parse_expansion
+from .query import QueryInfo, analyse
+from .scorecard import ScoreCard, rating_for
+from .text import STOPWORDS, normalise, words
+from .wordclass import read_word
 
 if TYPE_CHECKING:
+    from .detectors import EntityDetector
     from .retrieval import RetrievalJudge
 
 Relevant = Union[Mapping[str, int], Sequence[str], None]  # noqa: UP007
 
-ECHO_CAP = 0.5
-# An output whose lines are mostly babble is Failed whatever its sound lines earn.
-DEGENERATE_CAP = 0.1
-# One babbling line is the first sign of a drifting policy; GRPO must not find it cheap.
-BABBLE_CAP = 0.4
+# A lex line whose own list holds none of the relevant documents adds nothing to QMD's
+# fusion but noise.
+BLIND_LINE_FACTOR = 0.9
+# Two lines this alike (rapidfuzz token-sort ratio) say the same thing.
+NEAR_DUPLICATE_RATIO = 90
+_LINE_CACHE = 4096
 
 
-def discriminating_terms(key_terms: frozenset[str]) -> frozenset[str]:
-    """The rarest key terms: those within reach of the rarest one.
+class _QueryCache:
+    """A query's analysis, and the facts and value of each line seen with it."""
 
-    'glacier ice core carbon dating' -> glacier, carbon, ...: the words that make the query
-    about something in particular. Common words only count when nothing rarer is there.
-    """
-    if not key_terms:
-        return key_terms
-    weights = {term: rarity(term) for term in key_terms}
-    top = max(weights.values())
-    return frozenset(t for t, w in weights.items() if w >= 0.6 * top)
+    def __init__(self, info: QueryInfo) -> None:
+        self.info = info
+        self.lines: OrderedDict[tuple[str, str], tuple[LineFacts, rules.LineResult]] = (
+            OrderedDict()
+        )
+        self.skeletons: dict[str, str | None] = {}
 
+    def line(self, kind: str, text: str) -> tuple[LineFacts, rules.LineResult]:
+        key = (kind, text)
+        found = self.lines.get(key)
+        if found is None:
+            facts = line_facts(self.info, kind, text)
+            found = self.lines[key] = (facts, rules.line_value(facts, self.info))
+            if len(self.lines) > _LINE_CACHE:
+                self.lines.popitem(last=False)
+        return found
 
-_FULL_WITHOUT_HYDE = tuple(d for d in rubric.FULL_DIMENSIONS if d[0] != "hyde")
-
-
-def _with_max_points(spec: tuple) -> tuple[tuple, float]:
-    """A set of dimensions with the points they can give."""
-    return spec, float(sum(rubric.MAX_POINTS[name] for name, _ in spec))
-
-
-_FULL, _FULL_NO_HYDE, _ONLY = map(
-    _with_max_points, (rubric.FULL_DIMENSIONS, _FULL_WITHOUT_HYDE, rubric.ONLY_DIMENSIONS)
-)
-
-
-@lru_cache(maxsize=65536)
-def _rated(score: float) -> tuple[float, str]:
-    """``round(score, 6)`` and the score's rating: scores are ratios of a few point totals,
-    so they repeat."""
-    return round(score, 6), rating_for(score)
-
-
-class _Cache(dict):
-    """A dict that forgets its oldest quarter when it outgrows ``size`` (first in, first
-    out): one eviction per many insertions, where popping the oldest each time costs on
-    every completion once the cache is full."""
-
-    def __init__(self, size: int, evicted: Callable[[Any], None] | None = None) -> None:
-        super().__init__()
-        self.size = size
-        self.evicted = evicted  # called with each value the cache forgets
-
-    def put(self, key, value) -> None:
-        self[key] = value
-        if len(self) > self.size:
-            for old in list(islice(self, max(1, self.size // 4))):
-                forgotten = self.pop(old)
-                if self.evicted is not None:
-                    self.evicted(forgotten)
+    def skeleton(self, text: str) -> str | None:
+        if text not in self.skeletons:
+            if len(self.skeletons) > _LINE_CACHE:
+                self.skeletons.clear()
+            self.skeletons[text] = skeleton(self.info, text)
+        return self.skeletons[text]
 
 
 class Scorer:
-    """Holds configuration and the per-query caches; reuse one across many calls.
-
-    GRPO scores several completions of one prompt, so everything that depends only on the
-    query (entities, key terms) is computed once per distinct query.
-    """
+    """Holds configuration and the per-query caches; reuse one across many calls."""
 
     def __init__(
         self,
         entity_detector: EntityDetector | None = None,
-        cache_size: int = 8192,
+        cache_size: int = 4096,
         retrieval: RetrievalJudge | None = None,
-    ):
-        self.entity_detector = entity_detector or default_detector()
+    ) -> None:
+        if entity_detector is None:
+            from .detectors import default_detector
+
+            entity_detector = default_detector()
+        self.entity_detector = entity_detector
         # With a judge, records that name relevant documents get the retrieval dimension.
         self.retrieval = retrieval
-        self._queries: _Cache = _Cache(cache_size, evicted=QueryInfo.release)
-        self._cards: _Cache = _Cache(cache_size)
+        self.cache_size = cache_size
+        self._queries: OrderedDict[str, _QueryCache] = OrderedDict()
 
-    # -- query analysis ----------------------------------------------------------------
+    # -- queries ---------------------------------------------------------------------------
 
     def analyse(self, query: str) -> QueryInfo:
-        info = self._queries.get(query)
-        if info is None:
+        """The analysis of ``query`` (cached)."""
+        return self._cache(query).info
+
+    def _cache(self, query: str) -> _QueryCache:
+        found = self._queries.get(query)
+        if found is None:
             self._analyse_many([query])
-            info = self._queries[query]
-        return info
+            found = self._queries[query]
+        self._queries.move_to_end(query)
+        return found
 
     def _analyse_many(self, queries: Iterable[str]) -> None:
         todo = list(dict.fromkeys(q for q in queries if q not in self._queries))
         if not todo:
             return
-        parts = [split_only_mode(q) for q in todo]
-        found = self.entity_detector.detect_many([p.text for p in parts])
-        for raw, part, entities in zip(todo, parts, found):
-            lang = language(part.text)
-            key_terms = frozenset(w for w in content_words(part.text) if not function_word(w, lang))
-            weights = tuple(sorted((t, rarity(t)) for t in key_terms))
-            discriminating = discriminating_terms(key_terms)
-            vocabulary = tuple(sorted(key_terms | set(entities)))
-            self._queries.put(
-                raw,
-                QueryInfo(
-                    raw=raw,
-                    text=part.text,
-                    only=part.only,
-                    terms=part.terms,
-                    key_terms=key_terms,
-                    discriminating=discriminating,
-                    entities=tuple(entities),
-                    language=lang,
-                    weights=weights,
-                    total_weight=sum(w for _, w in weights),
-                    asked=frozenset(words(part.text)),
-                    asked_text=f" {' '.join(words(part.text))} ",
-                    known=key_terms | STOPWORDS,
-                    latin=script(part.text) in ("latin", None),
-                    anchors=rubric.anchoring_terms(discriminating),
-                    vocabulary=vocabulary,
-                    index=term_index(vocabulary),
-                ),
-            )
+        from .parse import split_only_mode
 
-    # -- scoring -----------------------------------------------------------------------
+        texts = [split_only_mode(q).text for q in todo]
+        for raw, entities in zip(todo, self.entity_detector.detect_many(texts)):
+            self._queries[raw] = _QueryCache(analyse(raw, tuple(entities)))
+        while len(self._queries) > self.cache_size:
+            self._queries.popitem(last=False)
+
+    # -- scoring ---------------------------------------------------------------------------
 
     def score(self, query: str, expansion: str, relevant: Relevant = None) -> ScoreCard:
         """Score one expansion.
 
-        ``relevant`` (document ids, or ids mapped to grades) adds the ``retrieval`` dimension
-        when the scorer has a retrieval judge; without either, the dimension is absent.
+        ``relevant`` (document ids, or ids mapped to grades) adds the ``retrieval``
+        dimension when the scorer has a retrieval judge.
         """
+        return self._score(query, expansion, relevant, frozenset())
+
+    def score_batch(
+        self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]
+    ) -> list[ScoreCard]:
+        """Score many ``(query, expansion[, relevant])`` tuples.
+
+        Each is scored as :meth:`score` would, except that a line whose skeleton (its words
+        with the query's own words masked) also stands in expansions of other queries of the
+        batch is a template, and earns nothing.
+        """
+        self._analyse_many(p[0] for p in pairs if isinstance(p[0], str))
+        templates = self._templates(pairs)
+        return [
+            self._score(p[0], p[1], p[2] if len(p) > 2 else None, templates)  # type: ignore[misc]
+            for p in pairs
+        ]
+
+    def _templates(self, pairs: Sequence[tuple]) -> frozenset[str]:
+        """Skeletons that occur for two or more different queries."""
+        scored = [p for p in pairs if isinstance(p[0], str) and isinstance(p[1], str)]
+        if len({p[0] for p in scored}) < 2:
+            return frozenset()  # one query (a GRPO group): nothing to compare with
+        seen: dict[str, set[str]] = {}
+        for pair in scored:
+            cache = self._cache(pair[0])
+            for line in parse_expansion(pair[1]).lines:
+                shape = cache.skeleton(line.text)
+                if shape is not None:
+                    seen.setdefault(shape, set()).add(cache.info.text)
+        return frozenset(shape for shape, queries in seen.items() if len(queries) >= 2)
+
+    def _score(
+        self, query: str, expansion: str, relevant: Relevant, templates: frozenset[str]
+    ) -> ScoreCard:
         if not isinstance(query, str) or not isinstance(expansion, str):
             raise TypeError(
                 f"query and expansion must be str, got {type(query).__name__} and "
                 f"{type(expansion).__name__}"
             )
-        relevant_key = _relevant_key(relevant) if self.retrieval is not None else None
-        key = (query, expansion, relevant_key)
-        kept = self._cards.get(key)
-        if kept is not None:
-            return ScoreCard.from_tuple(kept)
-        card = self._score(self.analyse(query), expansion, relevant_key)
-        # Kept as plain values: the garbage collector stops tracking those, while a cache of
-        # live cards would be traversed again and again during a long GRPO run.
-        self._cards.put(key, card.as_tuple())
-        return card
-
-    def score_batch(self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]):
-        """Score many (query, expansion[, relevant]) tuples; identical to one by one."""
-        self._analyse_many(p[0] for p in pairs if isinstance(p[0], str))
-        return [self.score(*p) for p in pairs]
-
-    def _retrieval(self, q: QueryInfo, exp, relevant: tuple | None):
-        if self.retrieval is None or not relevant:
-            return None
-        lex = [line.text for line in exp.lines if line.type == "lex" and line.text]
-        result = self.retrieval.evaluate(q.text, lex, dict(relevant))
-        return result if result.judged else None
-
-    def _score(self, q: QueryInfo, text: str, relevant: tuple | None = None) -> ScoreCard:
-        exp = parse_with_terms(text, q.terms, q.readings)
-        failure = rubric.hard_failure(exp, q)
-        if failure is not None:
-            spec = rubric.ONLY_DIMENSIONS if q.only else _FULL_WITHOUT_HYDE
-            names = [n for n, _ in spec]
-            return ScoreCard(
-                score=0.0,
-                rating=FAILED,
-                dimensions=MappingProxyType(dict.fromkeys(names, 0.0)),
-                deductions=(failure,),
-                entities=q.entities,
-                max_points=float(sum(rubric.MAX_POINTS[n] for n in names)),
-                only_mode=q.only,
-            )
-        if q.only:
-            spec, max_points = _ONLY
-        else:
-            spec, max_points = _FULL if exp.hyde else _FULL_NO_HYDE
-        dims: dict[str, float] = {}
-        notes: list[str] = []
-        for name, dimension in spec:
-            points, more = dimension(exp, q)
-            dims[name] = float(points)
-            notes += more
-        extras: dict = {}
-        found = self._retrieval(q, exp, relevant) if relevant else None
+        cache = self._cache(query)
+        info = cache.info
+        parsed = parse_expansion(expansion)
+        if not parsed.lines:
+            return _failed(info, parsed)
+        seen = [cache.line(line.type, line.text) for line in parsed.lines]
+        facts = tuple(f for f, _ in seen)
+        judged = rules.Judged(
+            info,
+            parsed,
+            facts,
+            tuple(r for _, r in seen),
+            repeats(parsed),
+            tuple(bool(templates) and cache.skeleton(f.text) in templates for f in facts),
+        )
+        verdict = rules.judge(judged)
+        dims = dict(verdict.dimensions)
+        factor = verdict.factor
+        penalties = dict(verdict.penalties)
+        notes = list(verdict.notes)
+        max_points = verdict.max_points
+        extras: dict[str, Any] = {}
+        found = self._retrieval(info, facts, relevant)
         if found is not None:
-            dims["retrieval"] = round(found.points, 4)
-            notes += rubric.retrieval_notes(found)
+            dims["retrieval"] = round(rules.RETRIEVAL_POINTS * retrieval_share(found), 4)
+            max_points += rules.RETRIEVAL_POINTS
+            blind = [o.text for o in found.lines if not o.dropped and not o.found]
+            if blind:
+                cost = BLIND_LINE_FACTOR ** len(blind)
+                factor *= cost
+                penalties["blind_line"] = cost
+                notes.append(
+                    "Lex lines that find none of the relevant documents: "
+                    + ", ".join(map(rules.quote, blind))
+                    + "."
+                )
+            notes += _retrieval_notes(found)
             extras["retrieval"] = {
                 "rr_before": found.rr_before,
                 "rr_after": found.rr_after,
                 "ndcg_before": found.ndcg_before,
                 "ndcg_after": found.ndcg_after,
             }
-        if "retrieval" in dims:
-            max_points += rubric.MAX_POINTS["retrieval"]
-        score = min(1.0, max(0.0, sum(dims.values()) / max_points))
-        bad = 0
-        if exp.flawed:
-            kept = written = 0
-            for _, content, _, issues in exp.lines:
-                if content:
-                    written += 1
-                    if LineIssue.DEGENERATE in issues:
-                        bad += 1
-                    if DROPPING_ISSUES.isdisjoint(issues):
-                        kept += 1
-        else:  # every line carries content and QMD keeps it
-            kept = written = len(exp.lines)
-        if bad:
-            mostly = 2 * bad >= written
-            cap = DEGENERATE_CAP if mostly else BABBLE_CAP
-            if score > cap:
-                score = cap
-                notes.insert(0, f"Score capped at {cap}: {bad} line(s) are degenerate text.")
-        if not kept and score > DEGENERATE_CAP:
-            # QMD would discard every line and search with the raw query alone.
-            score = DEGENERATE_CAP
-            notes.insert(0, f"Score capped at {DEGENERATE_CAP}: QMD would drop every line.")
-        elif rubric.off_topic(exp, q) and score > DEGENERATE_CAP:
-            score = DEGENERATE_CAP
-            notes.insert(0, f"Score capped at {DEGENERATE_CAP}: no line is about the query.")
-        if not q.only:
-            echoes = rubric.lex_echo_count(exp, q)
-            # Every lex line being the query means BM25 got nothing new: half the cap again.
-            cap = ECHO_CAP / 2 if echoes and echoes == len(exp.lex) else ECHO_CAP
-            if echoes and all(rubric.only_query_words(v, q) for v in exp.vec + exp.hyde):
-                cap = DEGENERATE_CAP  # nothing but the query, said again
-            if echoes and score > cap and not bad:
-                score = cap
-                notes.insert(0, f"Score capped at {cap}: {echoes} lex line(s) echo the query.")
-        return new_card(
-            *_rated(score),
-            MappingProxyType(dims),
-            tuple(notes),
-            q.entities,
-            max_points,
-            q.only,
-            MappingProxyType(extras) if extras else NO_EXTRAS,
+        score = sum(dims.values()) / max_points * factor
+        return ScoreCard(
+            score=round(score, 6),
+            rating=rating_for(score),
+            dimensions=MappingProxyType(dims),
+            deductions=tuple(notes),
+            entities=tuple(e.name for e in info.entities),
+            max_points=max_points,
+            only_mode=info.only,
+            penalties=MappingProxyType(penalties),
+            extras=MappingProxyType(extras),
+            lines=verdict.lines,
         )
 
+    def _retrieval(self, q: QueryInfo, facts: tuple[LineFacts, ...], relevant: Relevant):
+        if self.retrieval is None or not relevant:
+            return None
+        lex = [f.text for f in facts if f.kind == "lex" and f.text]
+        result = self.retrieval.evaluate(q.text, lex, relevant)
+        return result if result.judged else None
 
-def _relevant_key(relevant: Relevant) -> tuple | None:
-    """Relevance in a hashable, order-free form: ((doc id, grade), ...)."""
-    if not relevant:
+
+def retrieval_share(result: Any) -> float:
+    """The retrieval dimension's share, in (0, 1): half how the expansion moved the relevant
+    documents (0.5 when it changed nothing), half where they end up (reciprocal rank and
+    nDCG@10 after the expansion): lifting a note to rank 1 beats leaving it there, which
+    beats pushing it down."""
+    moved = result.points / 20.0
+    reached = (result.rr_after + result.ndcg_after) / 2
+    return 0.5 * moved + 0.5 * reached
+
+
+def _retrieval_notes(result: Any) -> list[str]:
+    def rank(value: int | None) -> str:
+        return "not found" if value is None else f"rank {value}"
+
+    if result.points < 10:
+        return [
+            "Lex lines pushed the relevant document down "
+            f"({rank(result.rank_before)} -> {rank(result.rank_after)})."
+        ]
+    if result.rank_after is None:
+        return ["Neither the query nor the lex lines find a relevant document."]
+    return []
+
+
+def _failed(info: QueryInfo, parsed: Expansion) -> ScoreCard:
+    """The one hard zero: an output with no line QMD could read."""
+    reason = "No lex:/vec:/hyde: line that QMD could read."
+    if parsed.invalid:
+        reason = f"No lex:/vec:/hyde: line that QMD could read: {rules.quote(parsed.invalid[0])}."
+    return ScoreCard(
+        score=0.0,
+        rating=rating_for(0.0),
+        dimensions=MappingProxyType({}),
+        deductions=(reason,),
+        entities=tuple(e.name for e in info.entities),
+        max_points=100.0,
+        only_mode=info.only,
+    )
+
+
+def repeats(parsed: Expansion) -> tuple[str | None, ...]:
+    """For each line: "same" when it says what an earlier line of its type says, "other" when
+    it copies a line of another type, else None. Of a vec line and a line of another type
+    that are one text, the vec is the copy: a vec's job is to rephrase, the others' is not."""
+    lines = parsed.lines
+    found: list[str | None] = [None] * len(lines)
+    for i, line in enumerate(lines):
+        for j, earlier in enumerate(lines[:i]):
+            if earlier.type == line.type:
+                if found[i] != "same" and near_duplicate(line.text, earlier.text):
+                    found[i] = "same"
+            elif copy(line.text, earlier.text):
+                copied = j if earlier.type == "vec" else i
+                found[copied] = found[copied] or "other"
+    return tuple(found)
+
+
+@lru_cache(maxsize=65536)
+def near_duplicate(a: str, b: str) -> bool:
+    """Two lines that say the same: equal once normalised, the same stems in another order,
+    or a rapidfuzz token-sort ratio of 90 or more.
+
+    >>> near_duplicate("ssh key login", "login ssh keys"), near_duplicate("ssh", "ssh key")
+    (True, False)
+    """
+    a_norm, b_norm = normalise(a), normalise(b)
+    if not a_norm or not b_norm:
+        return False
+    if a_norm == b_norm:
+        return True
+    a_stems = _content_stems(a)
+    if a_stems and a_stems == _content_stems(b):
+        return True
+    return fuzz.token_sort_ratio(a_norm, b_norm) >= NEAR_DUPLICATE_RATIO
+
+
+def _content_stems(line: str) -> set[str]:
+    return {s for word in words(line) if word not in STOPWORDS for s in read_word(word).stems}
+
+
+def copy(a: str, b: str) -> bool:
+    """A line of one type that copies a line of another type (a vec that is the hyde): the
+    same text, give or take a few characters.
+
+    >>> copy("how do I log in with a key", "How do I log in with a key?")
+    True
+    """
+    a_norm, b_norm = normalise(a), normalise(b)
+    return bool(a_norm and b_norm) and fuzz.ratio(a_norm, b_norm) >= NEAR_DUPLICATE_RATIO
+
+
+def skeleton(q: QueryInfo, line: str) -> str | None:
+    """The line with the query's own words masked, when the rest could be a frame for any
+    query: it masks at least one word and keeps at least two content words of its own.
+
+    >>> from qmd_reward.query import analyse
+    >>> skeleton(analyse("docker volumes", ()), "docker volumes notes and examples")
+    '* * notes and examples'
+    >>> skeleton(analyse("docker volumes", ()), "docker volumes permissions") is None
+    True
+    """
+    masked = []
+    own = 0
+    for word in words(line):
+        stems = read_word(word).stems
+        if stems and q.stems.issuperset(stems):
+            masked.append("*")
+        else:
+            masked.append(word)
+            own += word not in STOPWORDS
+    if "*" not in masked or own < 2:
         return None
-    if isinstance(relevant, str):
-        return ((relevant, 1),)
-    if isinstance(relevant, Mapping):
-        return tuple(sorted((str(k), int(v)) for k, v in relevant.items()))
-    return tuple(sorted((str(doc), 1) for doc in relevant))
+    return " ".join(masked)
 
 
 _default: Scorer | None = None

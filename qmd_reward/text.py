@@ -1,18 +1,20 @@
-"""Small text utilities shared by the checks: word splitting and stopword lists."""
+"""Words of a line as a reader sees them, and the word lists every check shares.
+
+Two tokenisations serve two purposes: :func:`words` keeps technical glue (``node.js``,
+``c++``, ``gpt-4``, ``--force``) so a check can see what kind of token a word is, and
+:mod:`qmd_reward.fts` splits exactly as QMD's index does, so term matching agrees with
+BM25 (``read_csv`` is the two terms ``read`` and ``csv`` to FTS5).
+"""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
-from itertools import filterfalse
-from typing import Final
 
-_WORD = re.compile(r"\w+(?:[.+#'\-]\w+)*[+#]*", re.UNICODE)
-# The same pattern for ASCII text, where both match alike; it runs a fifth faster.
-_ASCII_WORD = re.compile(_WORD.pattern, re.ASCII)
+_WORD = re.compile(r"(?:--?|#)?\w+(?:[.+#'’\-/:@=~^]\w+)*[+#^]*", re.UNICODE)
 
-# Function words: never key terms, and a lex line ending on one was cut off mid-phrase.
-FUNCTION_WORDS: Final = frozenset(
+# Function words: never key terms, and a line that ends on one was cut off mid-phrase.
+FUNCTION_WORDS = frozenset(
     """a an the and or but nor of to in on at by for from with without into onto upon about
     as than then that this these those it its is are was were be been being am do does did
     has have had can could will would shall should may might must not no so if when where
@@ -23,47 +25,45 @@ FUNCTION_WORDS: Final = frozenset(
 )
 
 # Words that carry the question, not the topic: a query's key terms exclude them.
-QUESTION_WORDS: Final = frozenset(
+QUESTION_WORDS = frozenset(
     """what is how to who where when why which find get show tell give explain want need
     please help like using use best good way ways something anything thing things""".split()
 )
 
-STOPWORDS: Final = FUNCTION_WORDS | QUESTION_WORDS
+STOPWORDS = FUNCTION_WORDS | QUESTION_WORDS
 
-
-# Sentence punctuation that ends a plain word without being part of it ('end.' is 'end').
-_TRAILING: Final = ",.;:!?"
+# Verb particles that end phrases without cutting them off: 'set up', 'log out'.
+PARTICLES = frozenset("up out down off in on over back away".split())
 
 
 @lru_cache(maxsize=65536)
 def words(text: str) -> tuple[str, ...]:
-    """Lowercased word tokens, keeping technical glue such as ``node.js``, ``c++``, ``gpt-4``."""
-    lowered = text.lower()
-    if not lowered.isascii():
-        return tuple(_WORD.findall(lowered))
-    # Most lines are plain words with sentence punctuation: split, they give the regex's
-    # tokens sooner (tests/test_fast_paths.py). Any other character needs the regex.
-    found = []
-    for token in lowered.split():
-        token = token.rstrip(_TRAILING)
-        if token:
-            if not token.isalnum():
-                return tuple(_ASCII_WORD.findall(lowered))
-            found.append(token)
-    return tuple(found)
+    """Lowercase word tokens, keeping technical glue.
+
+    >>> words("Install node.js 20 with --force; C++ and gpt-4 too.")
+    ('install', 'node.js', '20', 'with', '--force', 'c++', 'and', 'gpt-4', 'too')
+    """
+    return tuple(m.rstrip("'’") for m in _WORD.findall(text.lower()))
 
 
-@lru_cache(maxsize=65536)
 def content_words(text: str) -> tuple[str, ...]:
-    return tuple(filterfalse(STOPWORDS.__contains__, words(text)))
+    """:func:`words` without stopwords.
 
-
-@lru_cache(maxsize=65536)
-def content_set(text: str) -> frozenset[str]:
-    return frozenset(content_words(text))
+    >>> content_words("how to rotate a TLS certificate")
+    ('rotate', 'tls', 'certificate')
+    """
+    return tuple(w for w in words(text) if w not in STOPWORDS)
 
 
 @lru_cache(maxsize=65536)
 def normalise(text: str) -> str:
-    """Lowercase, collapse whitespace; used to compare lines and queries."""
+    """Lowercase with whitespace collapsed: the form lines are compared in.
+
+    >>> normalise("  Docker   Compose ")
+    'docker compose'
+    """
     return " ".join(text.lower().split())
+
+
+def content_set(text: str) -> frozenset[str]:  # used by the old rubric until it is replaced
+    return frozenset(content_words(text))

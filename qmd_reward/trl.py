@@ -21,7 +21,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from .prompts import extract_query
-from .rubric import MAX_POINTS
+from .rules import DIMENSIONS, dimension_max
 from .scorecard import ScoreCard
 from .scorer import Scorer
 
@@ -320,15 +320,18 @@ class QMDReward:
     ) -> list[DimensionReward]:
         """One reward function per rubric dimension, for ``GRPOConfig.reward_weights``.
 
-        Each returns that dimension's points divided by its maximum (0 when the dimension is
-        absent, e.g. ``hyde`` without a hyde line). All share this object's scorer and caches.
+        Each returns that dimension's points divided by the most it can give, times the
+        expansion's penalty factor (so a think block or a babbling line costs in every one of
+        them), or None where the dimension does not apply (``retrieval`` without relevance
+        information, ``vec`` for an ``/only:lex`` query): TRL leaves None out of the sum.
+        All share this object's scorer and caches.
         With ``log_details`` the first one reports the batch details, so a trainer given only
         these functions still logs them; pass False when this object is also a reward.
         """
-        chosen = list(names) if names is not None else list(MAX_POINTS)
-        unknown = [n for n in chosen if n not in MAX_POINTS]
+        chosen = list(names) if names is not None else list(DIMENSIONS)
+        unknown = [n for n in chosen if n not in DIMENSIONS]
         if unknown:
-            raise ValueError(f"unknown dimension(s) {unknown}; known: {list(MAX_POINTS)}")
+            raise ValueError(f"unknown dimension(s) {unknown}; known: {list(DIMENSIONS)}")
         return [
             DimensionReward(self, name, log_details=log_details and i == 0)
             for i, name in enumerate(chosen)
@@ -349,7 +352,8 @@ def dimension_means(cards: Sequence[ScoreCard | None]) -> dict[str, float]:
 
 
 class DimensionReward:
-    """One rubric dimension as a reward: points / maximum points, 0 when absent."""
+    """One dimension as a reward: its share of the most it can give, times the penalty factor,
+    in [0, 1]; None where the dimension does not apply."""
 
     def __init__(self, parent: QMDReward, dimension: str, *, log_details: bool = False) -> None:
         self.parent = parent
@@ -363,17 +367,21 @@ class DimensionReward:
         completions: Sequence[Any] | None = None,
         completion_ids: Sequence[Any] | None = None,
         **kwargs: Any,
-    ) -> list[float]:
+    ) -> list[float | None]:
         cards = self.parent.cards(prompts, completions or [], **kwargs)
         if self.log_details:
             self.parent.report(cards, kwargs)
-        top = float(MAX_POINTS[self.dimension])
-        values = []
-        for card in cards:
-            points = card.dimensions.get(self.dimension) if card is not None else None
-            value = float(points) / top if points is not None else 0.0
-            values.append(value if math.isfinite(value) else 0.0)
-        return values
+        return [self.value(card) for card in cards]
+
+    def value(self, card: ScoreCard | None) -> float | None:
+        if card is None:
+            return 0.0  # a completion that could not be scored earns nothing, in every part
+        top = dimension_max(self.dimension, card.only_mode)
+        points = card.dimensions.get(self.dimension)
+        if top <= 0 or (points is None and self.dimension == "retrieval"):
+            return None
+        value = float(points or 0.0) / top * card.factor
+        return value if math.isfinite(value) else 0.0
 
 
 __all__ = [

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from qmd_reward.dataset import (
+from qmd_reward.prompts import user_message
+from trainers.data.examples import (
     Example,
     dedupe,
     examples_from_objects,
@@ -19,7 +20,6 @@ from qmd_reward.dataset import (
     sft_row,
     split,
 )
-from qmd_reward.prompts import user_message
 
 
 def training_record(query: str, category: str | None = None, **extra) -> dict:

@@ -4,17 +4,11 @@ import random
 
 import pytest
 
-from qmd_reward import datacli
-from qmd_reward.datatools import (
-    Validation,
-    deciles,
-    histogram,
-    hyde_buckets,
-    line_problems,
-    near_duplicates,
-    run_audit,
-    validate_files,
-)
+from qmd_reward import split_only_mode
+from qmd_reward.present import histogram
+from trainers.data import cli as data_cli
+from trainers.data.audit import deciles, hyde_buckets, near_duplicates, run_audit
+from trainers.data.validate import Validation, line_problems, validate_files
 
 from samples import GOOD
 
@@ -108,7 +102,7 @@ def test_every_problem_of_a_line_is_reported():
 
 def parse(argv):
     parser = argparse.ArgumentParser(prog="qmd-reward")
-    datacli.add_parsers(parser.add_subparsers(dest="command", required=True))
+    data_cli.add_parsers(parser.add_subparsers(dest="command", required=True))
     return parser.parse_args(argv)
 
 
@@ -147,8 +141,6 @@ def test_validate_ok_summary_and_missing_file(tmp_path, capsys):
 def brute_force(queries, threshold=90.0):
     from rapidfuzz import fuzz
     from rapidfuzz.utils import default_process
-
-    from qmd_reward.expansion import split_only_mode
 
     parts = [split_only_mode(q) for q in queries]
     found = []

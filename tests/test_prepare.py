@@ -7,18 +7,19 @@ from pathlib import Path
 
 import pytest
 
+from qmd_reward import kept_by_qmd, parse_expansion
 from qmd_reward.cli import main
-from qmd_reward.dataset import Example, normalise_query, prepare_examples, read_examples
-from qmd_reward.expansion import has_query_term, parse_expansion, qmd_query_terms
-from qmd_reward.prepare import (
+from qmd_reward.prompts import user_message
+from trainers.data.examples import Example, normalise_query, prepare_examples, read_examples
+from trainers.data.prepare import (
     FILES,
     PrepareOptions,
+    echoes,
     prepare_dataset,
     short_examples,
     short_query,
     shorten,
 )
-from qmd_reward.prompts import user_message
 
 TOPICS = {
     "tech": [
@@ -158,11 +159,11 @@ def test_add_short_adds_the_requested_count(data_file: Path, tmp_path: Path, cap
     assert len(short) == 8
     for example in short:
         assert 1 <= len(example.query.split()) <= 2
-        parsed = parse_expansion(example.expansion, example.query)
+        parsed = parse_expansion(example.expansion)
         assert not parsed.invalid
-        terms = qmd_query_terms(example.query)
-        assert all(has_query_term(line.text, terms) for line in parsed.lines)
-        assert parsed.lex and parsed.vec
+        # QMD searches with every line
+        assert all(kept_by_qmd(line.text, example.query) for line in parsed.lines)
+        assert parsed.of_type("lex") and parsed.of_type("vec")
     grpo_queries = {row["query"] for row in read_jsonl(tmp_path / "out" / "grpo_train.jsonl")}
     assert {e.query for e in short} <= grpo_queries
 
@@ -288,3 +289,19 @@ def test_prepare_dataset_keeps_short_examples_out_of_validation(data_file: Path)
     assert len(prepared.short) == 6
     assert set(prepared.short) <= set(prepared.train)
     assert not set(prepared.short) & set(prepared.validation)
+
+
+@pytest.mark.parametrize(
+    ("line", "query", "echo"),
+    [
+        ("docker compose", "docker compose", True),
+        ("Docker  Compose setup", "docker compose", True),  # the query and a few characters
+        ("compose for docker", "docker compose", True),  # nothing but the query's words
+        ("docker composee", "docker compose", True),  # barely respelled
+        ("docker compose named volume ownership", "docker compose", False),
+        ("how to fix permission errors on docker compose volumes", "docker compose", False),
+        ("anything", "", False),
+    ],
+)
+def test_echoes(line: str, query: str, echo: bool):
+    assert echoes(line, query) is echo

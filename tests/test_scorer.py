@@ -1,204 +1,262 @@
-import dataclasses
+"""The scorer and its score card: public API, card structure, /only: modes, the hard zero,
+caching, batches, the retrieval dimension, and the line-comparison helpers."""
+
 import json
+import math
 import subprocess
 import sys
 
 import pytest
-from hypothesis import assume, given, settings
-from hypothesis import strategies as st
 
 import qmd_reward
-from qmd_reward import ScoreCard, Scorer
-from qmd_reward.rubric import echoes
+from qmd_reward import RATING_NAMES, ScoreCard, Scorer, dimension_max, rating_for
+from qmd_reward.scorer import copy, near_duplicate, repeats, skeleton
 
 from samples import GOOD
 
 QUERY = "ssh key authentication"
+NO_HYDE = "lex: ssh key login\nvec: how do I log in to a server with an ssh key"
 
 
-def test_public_api_returns_scorecard():
-    card = qmd_reward.score("auth", "lex: auth setup\nvec: how to set up authentication")
+# --- public API ----------------------------------------------------------------------------
+
+
+def test_public_score_returns_a_json_ready_scorecard():
+    card = qmd_reward.score(QUERY, GOOD)
     assert isinstance(card, ScoreCard)
     assert 0 <= card.score <= 1
-    assert card.rating in {"Excellent", "Good", "Acceptable", "Poor", "Failed"}
+    assert card.rating in RATING_NAMES and card.rating == rating_for(card.score)
     d = card.to_dict()
-    assert set(d) >= {"score", "rating", "dimensions", "deductions", "entities"}
+    assert set(d) >= {"score", "rating", "dimensions", "penalties", "deductions", "entities", "lines"}
     json.dumps(d)
 
 
-def test_scorecard_is_immutable():
-    card = qmd_reward.score(QUERY, GOOD)
+def test_scorecard_is_immutable(scorer):
+    card = scorer.score(QUERY, GOOD)
     with pytest.raises(AttributeError):
         card.score = 1.0  # type: ignore[misc]
     with pytest.raises(TypeError):
         card.dimensions["format"] = 0  # type: ignore[index]
+    with pytest.raises(TypeError):
+        card.penalties["babble"] = 0.5  # type: ignore[index]
 
 
-def test_entities_reported():
-    assert "tds" in qmd_reward.score("who is TDS motorsports", "lex: TDS").entities
+def test_entities_are_reported(scorer):
+    assert "tds" in scorer.score("who is TDS motorsports", "lex: TDS").entities
 
 
-def test_non_string_input_is_a_clear_error():
+def test_non_string_input_is_a_clear_error(scorer):
     with pytest.raises(TypeError, match="must be str"):
-        Scorer().score(QUERY, None)  # type: ignore[arg-type]
+        scorer.score(QUERY, None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="must be str"):
+        scorer.score(3, GOOD)  # type: ignore[arg-type]
 
 
-def test_import_does_not_pull_torch():
+def test_importing_the_package_does_not_pull_torch():
     code = "import sys, qmd_reward, qmd_reward.cli; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 
 
-def test_batch_equals_one_by_one():
+def test_ratings_follow_the_score():
+    scores = [1.0, 0.85, 0.7, 0.5, 0.3, 0.1, 0.0]
+    ranks = [RATING_NAMES.index(rating_for(s)) for s in scores]
+    assert ranks == sorted(ranks)
+    assert rating_for(1.0) == RATING_NAMES[0] and rating_for(0.0) == RATING_NAMES[-1]
+
+
+# --- the card's structure ------------------------------------------------------------------
+
+
+def test_full_mode_has_the_three_types_and_format(scorer):
+    card = scorer.score(QUERY, GOOD)
+    assert set(card.dimensions) == {"lex", "vec", "hyde", "format"}
+    assert card.only_mode is None
+    assert card.max_points == sum(dimension_max(n, None) for n in card.dimensions)
+
+
+def test_each_dimension_is_within_its_maximum(scorer):
+    for text in (GOOD, NO_HYDE, "lex: ssh"):
+        card = scorer.score(QUERY, text)
+        for name, points in card.dimensions.items():
+            assert 0 <= points <= dimension_max(name, card.only_mode)
+
+
+def test_total_factor_and_score_fit_together(scorer):
+    card = scorer.score(QUERY, GOOD + "\nSure!")
+    assert card.total == pytest.approx(sum(card.dimensions.values()))
+    assert card.penalties and card.factor == pytest.approx(math.prod(card.penalties.values()))
+    assert card.score == pytest.approx(card.total / card.max_points * card.factor, abs=1e-6)
+
+
+def test_lines_are_one_per_typed_line_in_order(scorer):
+    card = scorer.score(QUERY, "Sure!\n" + GOOD)
+    parsed = qmd_reward.parse_expansion(GOOD).lines
+    assert [(kind, text) for kind, text, _ in card.lines] == [(ln.type, ln.text) for ln in parsed]
+    assert all(0 <= value <= 1 for *_, value in card.lines)
+
+
+def test_a_clean_expansion_has_no_penalties_and_a_factor_of_one(scorer):
+    card = scorer.score(QUERY, GOOD)
+    assert dict(card.penalties) == {} and card.factor == 1.0
+
+
+def test_deductions_explain_penalties(scorer):
+    card = scorer.score(QUERY, "<think>hm</think>\n" + GOOD)
+    assert "think_block" in card.penalties
+    assert any("think" in note for note in card.deductions)
+    assert card.main_deduction == card.deductions[0]
+
+
+def test_full_mode_wants_all_three_types(scorer):
+    full = scorer.score(QUERY, GOOD)
+    without_hyde = scorer.score(QUERY, "\n".join(GOOD.split("\n")[:-1]))
+    assert without_hyde.score < full.score
+    assert without_hyde.dimensions["hyde"] == 0
+    assert any("No hyde line" in note for note in without_hyde.deductions)
+
+
+@pytest.mark.parametrize("only", ["lex", "vec", "hyde"])
+def test_an_only_query_scores_its_type_and_format(scorer, only):
+    card = scorer.score(f"{QUERY} /only:{only}", GOOD)
+    assert card.only_mode == only
+    assert set(card.dimensions) == {only, "format"}
+    assert card.max_points == dimension_max(only, only) + dimension_max("format", only)
+
+
+def test_an_only_query_prefers_its_type_alone(scorer):
+    lex_only = "lex: ssh key login\nlex: authorized_keys permissions"
+    query = f"{QUERY} /only:lex"
+    assert scorer.score(query, lex_only).score > scorer.score(query, GOOD).score
+
+
+# --- the hard zero -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["", "   \n\n", "Sure! Here you go.", "<think>lex: ssh</think>", "LEX: ssh keys", "<|im_end|>"]
+)
+def test_an_output_without_a_typed_line_is_the_hard_zero(scorer, text):
+    card = scorer.score(QUERY, text)
+    assert card.score == 0.0 and card.rating == "Failed"
+    assert dict(card.dimensions) == {} and card.lines == ()
+    assert card.deductions and "No lex:/vec:/hyde: line" in card.deductions[0]
+
+
+def test_the_hard_zero_quotes_the_first_unreadable_line(scorer):
+    assert "Sure!" in scorer.score(QUERY, "Sure!\nOK").deductions[0]
+
+
+def test_a_single_readable_line_is_no_hard_zero(scorer):
+    assert scorer.score(QUERY, "lex: ssh key login").score > 0
+
+
+# --- caching and batches -------------------------------------------------------------------
+
+
+def test_the_analysis_of_a_query_is_cached(scorer):
+    assert scorer.analyse(QUERY) is scorer.analyse(QUERY)
+
+
+def test_an_evicted_query_scores_the_same_when_it_comes_back():
+    small = Scorer(cache_size=1)
+    first = small.score(QUERY, GOOD).to_dict()
+    small.score("postgres index tuning", "lex: postgres btree index")
+    assert QUERY not in small._queries
+    assert small.score(QUERY, GOOD).to_dict() == first == Scorer().score(QUERY, GOOD).to_dict()
+
+
+def test_batch_equals_one_by_one_without_shared_templates():
     pairs = [(QUERY, GOOD), ("auth", "lex: auth"), (QUERY, "vec: ssh keys"), (QUERY, GOOD)]
     batch = Scorer().score_batch(pairs)
     single = [Scorer().score(q, e) for q, e in pairs]
     assert [c.to_dict() for c in batch] == [c.to_dict() for c in single]
 
 
-# --- properties ----------------------------------------------------------------------------
-
-line_kinds = st.sampled_from(["lex", "vec", "hyde"])
-words = st.text(alphabet="abcdefghij klmnop\"-.'", min_size=0, max_size=30)
-typed_line = st.builds(lambda k, t: f"{k}: {t}", line_kinds, words)
-expansions = st.lists(typed_line, min_size=1, max_size=6).map("\n".join)
+def test_an_empty_batch_is_empty(scorer):
+    assert scorer.score_batch([]) == []
 
 
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=80), st.text(max_size=400))
-def test_any_unicode_never_raises_and_is_bounded(query, expansion):
-    card = Scorer().score(query, expansion)
-    assert 0.0 <= card.score <= 1.0
-    json.dumps(card.to_dict())
+def test_relevant_documents_without_a_retrieval_judge_change_nothing(scorer):
+    assert scorer.score(QUERY, GOOD, ["a.md"]) == scorer.score(QUERY, GOOD)
+    assert scorer.score_batch([(QUERY, GOOD, ["a.md"])]) == [scorer.score(QUERY, GOOD)]
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.text(max_size=40), expansions)
-def test_deterministic(query, expansion):
-    assert Scorer().score(query, expansion) == Scorer().score(query, expansion)
+# --- retrieval -----------------------------------------------------------------------------
 
-
-@settings(max_examples=100, deadline=None)
-@given(
-    st.lists(st.tuples(st.sampled_from(["auth", QUERY, "Bob's C++ notes"]), expansions), max_size=8)
+NOTES = (
+    ("garage", "The mechanic at the garage did the automobile brake repair for 340 euros."),
+    ("bike", "Repair a bike puncture with a patch kit and tyre levers."),
+    ("cost", "Car insurance cost went up again; compare quotes before renewal."),
 )
-def test_batch_property(pairs):
-    assert Scorer().score_batch(pairs) == [Scorer().score(q, e) for q, e in pairs]
+CAR = "car repair cost"
+FINDS = "lex: automobile brake repair\nvec: how much does a car repair cost"
+BLIND = "lex: car insurance quotes\nvec: how much does a car repair cost"
 
 
-@settings(max_examples=150, deadline=None)
-@given(st.sampled_from([QUERY, "who is TDS motorsports", "auth"]), expansions, st.randoms())
-def test_reordering_lines_of_a_type_keeps_score(query, expansion, rnd):
-    lines = expansion.split("\n")
-    by_type: dict[str, list[str]] = {}
-    for line in lines:
-        by_type.setdefault(line.split(":", 1)[0], []).append(line)
-    for group in by_type.values():
-        rnd.shuffle(group)
-    shuffled = "\n".join(line for group in by_type.values() for line in group)
-    # Group order changes too, which must not matter either.
-    assert Scorer().score(query, shuffled).score == pytest.approx(
-        Scorer().score(query, expansion).score
+@pytest.fixture(scope="module")
+def judged():
+    from qmd_reward.retrieval import BM25Index, Corpus, Document, RetrievalJudge
+
+    corpus = Corpus(tuple(Document(doc_id, "", text) for doc_id, text in NOTES))
+    return Scorer(retrieval=RetrievalJudge(BM25Index.build(corpus, use_cache=False)))
+
+
+def test_relevant_documents_add_the_retrieval_dimension(judged):
+    card = judged.score(CAR, FINDS, ["garage"])
+    assert "retrieval" in card.dimensions
+    assert card.max_points == judged.score(CAR, FINDS).max_points + dimension_max("retrieval", None)
+    assert 0 < card.dimensions["retrieval"] <= dimension_max("retrieval", None)
+    assert "retrieval" in card.extras
+
+
+def test_without_relevant_documents_there_is_no_retrieval_dimension(judged):
+    card = judged.score(CAR, FINDS)
+    assert "retrieval" not in card.dimensions and not card.extras
+
+
+def test_a_lex_line_that_finds_the_relevant_note_beats_one_that_does_not(judged):
+    finds, blind = judged.score(CAR, FINDS, ["garage"]), judged.score(CAR, BLIND, ["garage"])
+    assert finds.dimensions["retrieval"] > blind.dimensions["retrieval"]
+    assert finds.score > blind.score
+
+
+def test_a_blind_lex_line_is_charged(judged):
+    assert "blind_line" in judged.score(CAR, BLIND, ["garage"]).penalties
+    assert "blind_line" not in judged.score(CAR, FINDS, ["garage"]).penalties
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [("ssh key login", "login ssh keys"), ("ssh key login", "SSH  key login"), ("docker volumes", "docker volume")],
+)
+def test_near_duplicates(a, b):
+    assert near_duplicate(a, b)
+
+
+@pytest.mark.parametrize(("a", "b"), [("ssh", "ssh key"), ("ssh key login", "ssh agent forwarding"), ("", "")])
+def test_not_near_duplicates(a, b):
+    assert not near_duplicate(a, b)
+
+
+def test_copy_across_types():
+    assert copy("how do I log in with a key", "How do I log in with a key?")
+    assert not copy("how do I log in with a key", "Run ssh-keygen, then ssh-copy-id.")
+
+
+def test_repeats_marks_the_later_line_and_the_vec_that_copies():
+    parsed = qmd_reward.parse_expansion(
+        "lex: ssh key login\nlex: login ssh keys\n"
+        "hyde: How do I log in with a key?\nvec: how do I log in with a key"
     )
+    assert repeats(parsed) == (None, "same", None, "other")
 
 
-@settings(max_examples=150, deadline=None)
-@given(
-    st.sampled_from([QUERY, "auth"]),
-    expansions,
-    st.text(alphabet="abc xyz!?", min_size=1, max_size=20).filter(lambda t: t.strip()),
-)
-def test_unprefixed_line_sends_score_to_zero(query, expansion, junk):
-    if junk.strip().lower() in {"assistant", "user", "system"}:
-        return
-    assert Scorer().score(query, expansion + "\n" + junk).score == 0.0
-
-
-ENTITY_CASES = [
-    ("meeting with Bob about C++", "bob"),
-    ("who is TDS motorsports", "tds"),
-    ("React hooks tutorial", "react"),
-]
-
-
-@settings(max_examples=150, deadline=None)
-@given(
-    st.sampled_from(ENTITY_CASES),
-    st.lists(
-        st.sampled_from(
-            [
-                "Bob",
-                "TDS",
-                "React",
-                "notes",
-                "hooks",
-                "C++",
-                "meeting",
-                "motorsports",
-                "tutorial",
-                "history",
-                "how to use",
-            ]
-        ),
-        min_size=1,
-        max_size=5,
-        unique=True,
-    ),
-    st.lists(line_kinds, min_size=1, max_size=4),
-)
-def test_removing_an_entity_never_raises_score(case, vocab, kinds):
-    query, entity = case
-    lines = [
-        f"{kind}: {' '.join(vocab[i % len(vocab) :] + vocab[: i % len(vocab)])}"
-        for i, kind in enumerate(kinds)
-    ]
-    # A line that is the query give or take a few characters is capped as an echo (score
-    # 0.1 when nothing else is said); taking the entity out of it ends the echo, so such
-    # outputs are no baseline for this property ('lex: React hooks tutorial Bob' vs
-    # 'lex: hooks tutorial Bob').
-    assume(not any(echoes(line.split(":", 1)[1], query) for line in lines))
-    text = "\n".join(lines)
-    stripped = "\n".join(
-        " ".join(w for w in line.split(" ") if w.lower() != entity) for line in lines
-    )
-    scorer = Scorer()
-    assert scorer.score(query, stripped).score <= scorer.score(query, text).score + 1e-9
-
-
-def test_cards_built_without_init_equal_constructed_ones():
-    from types import MappingProxyType
-
-    from qmd_reward.scorecard import NO_EXTRAS, new_card
-
-    values = (0.5, "Good", MappingProxyType({"format": 30.0}), ("n",), ("e",), 30.0, None)
-    built, made = new_card(*values, NO_EXTRAS), ScoreCard(*values, NO_EXTRAS)
-    assert built == made and repr(built) == repr(made)
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        built.score = 1.0
-
-
-def test_query_memo_works_each_key_out_once_and_empties_when_full(monkeypatch):
-    from qmd_reward import rubric
-
-    q = Scorer().analyse("react hooks tutorial")
-    asked: list[str] = []
-    memo = rubric.Memo(lambda key, query: asked.append(key) or (key, query.text), q)
-    assert memo["a"] == ("a", "react hooks tutorial") == memo["a"]
-    assert asked == ["a"]
-    monkeypatch.setattr(rubric, "MEMO_SIZE", 2)
-    memo["b"], memo["c"]
-    assert asked == ["a", "b", "c"] and set(memo) == {"c"}
-
-
-def test_an_evicted_query_lets_go_of_what_it_learnt_about_lines():
-    # A query and its memos refer to each other; eviction must not leave their contents to
-    # the cyclic garbage collector.
-    scorer = Scorer(cache_size=1)
-    scorer.score("react hooks tutorial", GOOD)
-    first = scorer.analyse("react hooks tutorial")
-    assert first.memo and first.lex_memo and first.readings
-    scorer.score("postgres index tuning", "lex: postgres index\nvec: tune postgres indexes")
-    assert "react hooks tutorial" not in scorer._queries
-    assert not first.memo and not first.lex_memo and not first.hyde_memo
-    assert not first.pair_memo and not first.readings
-    assert scorer.analyse("postgres index tuning").memo  # the kept query keeps its own
+def test_skeleton_masks_the_query_words(scorer):
+    q = scorer.analyse("docker volumes")
+    assert skeleton(q, "docker volumes notes and examples") == "* * notes and examples"
+    assert skeleton(q, "docker volumes permissions") is None  # one word of its own
+    assert skeleton(q, "named mounts and bind mounts") is None  # masks nothing

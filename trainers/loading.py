@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .base_models import resolve_source
 from .manifest import (
     ManifestError,
     Step,
@@ -56,14 +57,24 @@ def _identity_chain(base: str) -> tuple[tuple[Step, ...], bool]:
     return manifest.chain, not manifest.loads_directly
 
 
-def _check_base(step: Step, target: str) -> None:
+def _check_base(step: Step, target: str) -> str:
+    """Where the recorded base is now (checked); a cleared GGUF cache is rebuilt first."""
     source = str(step.get("source", ""))
     if step.get("sha256") is None:
-        return  # a hub id: identified by its name (and revision) only
+        return source  # a hub id: identified by its name (and revision) only
+    if not Path(source).is_dir() and step.get("gguf"):
+        from .base_models import rebuild
+
+        rebuilt = rebuild(step)
+        if rebuilt is not None:
+            log.info("rebuilt the base %s from %s", rebuilt, step["gguf"].get("file"))
+            source = str(rebuilt)
     if not Path(source).is_dir():
+        origin = step.get("gguf") or {}
+        where = f" (dequantised from {origin.get('file')})" if origin else ""
         raise ManifestError(
-            f"{target} needs its base model at {source}, which is missing. Pass the same "
-            "model with load_model(path, base=...) (it is checked against the recorded "
+            f"{target} needs its base model at {source}{where}, which is missing. Pass the "
+            "same model with load_model(path, base=...) (it is checked against the recorded "
             "fingerprint)."
         )
     if weights_sha256(source) != step["sha256"]:
@@ -72,11 +83,17 @@ def _check_base(step: Step, target: str) -> None:
             "(weights fingerprint differs). Adapters only work on the exact model they were "
             "trained on."
         )
+    return source
 
 
 def plan(path: str | Path, base: str | Path | None = None) -> LoadPlan:
-    """Check a directory's chain (and an optional replacement base) without loading weights."""
-    target = str(path)
+    """Check a directory's chain (and an optional replacement base) without loading weights.
+
+    A ``.gguf`` path or ``package:NAME`` (for ``path`` or ``base``) stands for its cached,
+    dequantised folder; the first use of a file creates that folder.
+    """
+    target = resolve_source(path)
+    base = None if base is None else resolve_source(base)
     manifest = read_manifest(target) if Path(target).is_dir() else None
     if manifest is None:
         if Path(target, "adapter_config.json").is_file():
@@ -97,8 +114,7 @@ def plan(path: str | Path, base: str | Path | None = None) -> LoadPlan:
     chain = manifest.chain
     if base is None:
         start_step, start_chain, start_is_chain = chain[0], (chain[0],), False
-        _check_base(start_step, target)
-        start, revision = str(start_step["source"]), start_step.get("revision")
+        start, revision = _check_base(start_step, target), start_step.get("revision")
     else:
         start_chain, start_is_chain = _identity_chain(str(base))
         if not is_prefix(start_chain, chain):
@@ -143,7 +159,8 @@ def load_model(
     device_map: Any = None,
     **model_kwargs: Any,
 ) -> tuple[Any, Any]:
-    """Load ``path`` (a base, SFT, GRPO or exported directory, or a hub id) ready to generate.
+    """Load ``path`` (a base, SFT, GRPO or exported directory, a hub id, a ``.gguf`` file or
+    ``package:NAME``) ready to generate.
 
     Adapters are merged, so the result is a plain ``transformers`` model. ``base`` replaces
     where the chain starts (a local copy of the base model, or an earlier stage of the same
@@ -152,6 +169,7 @@ def load_model(
     from peft import PeftModel
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
+    path = resolve_source(path)
     load_plan = plan(path, base)
     if load_plan.start_is_chain:
         model, _ = load_model(load_plan.start, dtype=dtype, device_map=device_map, **model_kwargs)
@@ -166,5 +184,23 @@ def load_model(
         log.info("merging adapter %s", adapter)
         model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     tokenizer = AutoTokenizer.from_pretrained(_tokenizer_source(str(path), load_plan))
+    _check_template(str(path), tokenizer)
     model.eval()
     return model, tokenizer
+
+
+def _check_template(path: str, tokenizer: Any) -> None:
+    """Warn when the tokenizer's chat template is not the one the manifest says was trained."""
+    from .chat_template import template_sha256
+
+    manifest = read_manifest(path) if Path(path).is_dir() else None
+    recorded = manifest.info.get("chat_template") if manifest else None
+    if not isinstance(recorded, dict) or not recorded.get("sha256"):
+        return
+    if template_sha256(getattr(tokenizer, "chat_template", None)) != recorded["sha256"]:
+        log.warning(
+            "%s: the tokenizer's chat template differs from the one it was trained with "
+            "(%s); prompts will not be rendered as in training",
+            path,
+            recorded.get("name"),
+        )

@@ -90,10 +90,19 @@ def adapter_sha256(directory: str | Path) -> str:
 
 
 def base_step(source: str, revision: str | None = None) -> Step:
-    """The first step for a model loaded by hub id or from a local directory."""
+    """The first step for a model loaded by hub id or from a local directory.
+
+    A folder dequantised from a GGUF file keeps the file's origin (``gguf``: path and hash),
+    so a chain that starts there can rebuild it when the cache has been cleared.
+    """
     path = Path(source)
     if path.is_dir():
-        return {"type": "base", "source": str(path.resolve()), "sha256": weights_sha256(path)}
+        step: Step = {"type": "base", "source": str(path.resolve()), "sha256": weights_sha256(path)}
+        manifest = read_manifest(path)
+        origin = manifest.chain[0].get("gguf") if manifest and manifest.kind == "base" else None
+        if origin:
+            step["gguf"] = origin
+        return step
     return {"type": "base", "source": source, "sha256": None, "revision": revision}
 
 
@@ -104,6 +113,9 @@ def adapter_step(stage: str, directory: str | Path) -> Step:
 
 def describe(step: Step) -> str:
     if step.get("type") == "base":
+        origin = step.get("gguf")
+        if isinstance(origin, dict) and origin.get("file"):
+            return f"base {step.get('source')} (dequantised from {origin['file']})"
         return f"base {step.get('source')}"
     return f"{step.get('stage', 'adapter')} adapter {step.get('path')}"
 

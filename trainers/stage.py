@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from .manifest import (
     adapter_step,
     chain_of,
     describe,
+    read_manifest,
     with_relpaths,
     write_manifest,
 )
@@ -121,14 +123,58 @@ def save_stage(
     return StageResult(out, history, int(trainer.state.global_step), float(runtime))
 
 
+def recorded_template(model_source: str) -> dict[str, Any] | None:
+    """The chat template the last trained stage of ``model_source`` recorded, if any."""
+    manifest = read_manifest(model_source) if Path(model_source).is_dir() else None
+    if manifest is None:
+        return None
+    recorded = manifest.info.get("chat_template")
+    return recorded if isinstance(recorded, dict) else None
+
+
+def prepare_template(tokenizer: Any, choice: str, model_source: str, kind: str) -> dict[str, Any]:
+    """Apply the configured chat template and describe it for the manifest.
+
+    A stage on top of a trained one (GRPO on SFT) must render prompts exactly as its parent
+    was trained, so changing the template there is refused.
+    """
+    from .chat_template import choose_template, describe_template
+    from .config import ConfigError
+
+    try:
+        choose_template(tokenizer, choice)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
+    described = describe_template(tokenizer)
+    parent = recorded_template(model_source)
+    if parent and parent.get("sha256") and parent["sha256"] != described["sha256"]:
+        raise ConfigError(
+            f"chat_template: {model_source} was trained with the {parent.get('name')!r} "
+            f"template ({parent.get('family')}); {kind} must render prompts the same way. "
+            "Leave chat_template at 'model'."
+        )
+    if described.get("default_system"):
+        log.info("chat template adds a default system turn: %r", described["default_system"])
+    return described
+
+
 def run_stage(
-    kind: str, trainer_class: Any, config: Any, args: Any, rows: tuple[Any, Any], **extra: Any
+    kind: str,
+    trainer_class: Any,
+    config: Any,
+    args: Any,
+    rows: tuple[Any, Any],
+    *,
+    on_trainer: Callable[[Any], None] | None = None,
+    **extra: Any,
 ) -> StageResult:
     """Load the starting model, train one stage with ``trainer_class`` and save its output.
 
     ``rows`` are the (train, validation) datasets; ``extra`` goes to the trainer (GRPO's
-    reward functions). SFT and GRPO differ only in their trainer and data.
+    reward functions). SFT and GRPO differ only in their trainer and data. ``on_trainer``
+    sees the trainer before it trains (benchmarks attach their timers there).
     """
+    from .base_models import resolve_source
     from .config import ConfigError
     from .loading import load_model
 
@@ -136,8 +182,10 @@ def run_stage(
     evaluate = args.eval_strategy != "no"
     if evaluate and eval_rows is None:
         raise ConfigError("training.eval_strategy is set but the validation split is empty")
-    model, tokenizer = load_model(config.model, dtype=torch_dtype(config.dtype))
-    parent = parent_chain(config.model, model)
+    source = resolve_source(config.model)  # a GGUF file: its cached, dequantised folder
+    model, tokenizer = load_model(source, dtype=torch_dtype(config.dtype))
+    template = prepare_template(tokenizer, config.chat_template, source, kind)
+    parent = parent_chain(source, model)
     trainer = trainer_class(
         model=model,
         args=args,
@@ -147,6 +195,8 @@ def run_stage(
         peft_config=lora_config(config.lora),
         **extra,
     )
+    if on_trainer is not None:
+        on_trainer(trainer)
     trainer.train()
-    info = {"config": config.to_dict(), "rows": len(train_rows)}
+    info = {"config": config.to_dict(), "rows": len(train_rows), "chat_template": template}
     return save_stage(trainer, tokenizer, kind, parent, config.output_dir, info)

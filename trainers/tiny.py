@@ -8,7 +8,6 @@ formatting, ``/no_think``, assistant-only loss, GRPO generation) is the real one
 
 from __future__ import annotations
 
-import glob
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +22,9 @@ from .manifest import Manifest, base_step, write_manifest
 SPECIAL_TOKENS = ("<|endoftext|>", "<|im_start|>", "<|im_end|>")
 # Not special in Qwen3 either: they survive skip_special_tokens, so think blocks stay visible.
 THINK_TOKENS = ("<think>", "</think>")
-DEFAULT_DATA = "data/*.jsonl"
+# The examples shipped inside the package (a copy of the project's data/examples.jsonl), so
+# `qmd-reward tiny-model DIR` works from any directory; --data gives real training files.
+DEFAULT_DATA = Path(__file__).with_name("tiny_examples.jsonl")
 # Qwen's pre-tokenizer split: newline runs are one piece (``\s*[\r\n]+``) whatever follows,
 # so a prompt ending in "</think>\n\n" tokenizes the same alone and followed by the answer.
 # With GPT-2's split the last newline would join the next word and SFT's prompt masking
@@ -76,12 +77,11 @@ def training_texts(paths: Sequence[str]) -> Iterator[str]:
 
 
 def default_data_files() -> list[str]:
-    files = sorted(glob.glob(DEFAULT_DATA))
-    if not files:
+    if not DEFAULT_DATA.is_file():
         raise FileNotFoundError(
-            f"no training files matched {DEFAULT_DATA!r} (run from the project root or pass --data)"
+            f"{DEFAULT_DATA} is missing from the installed package; pass --data"
         )
-    return files
+    return [str(DEFAULT_DATA)]
 
 
 def build_tokenizer(paths: Sequence[str], vocab_size: int):
@@ -172,6 +172,8 @@ def make_tiny_model(
     tokenizer.save_pretrained(out)
     (out / "tiny_spec.json").write_text(json.dumps(asdict(spec), indent=2) + "\n")
     params = sum(p.numel() for p in model.parameters())
+    from .chat_template import describe_template
+
     write_manifest(
         out,
         Manifest(
@@ -183,6 +185,7 @@ def make_tiny_model(
                 "data": [str(Path(f).resolve()) for f in files],
                 "pretrain_epochs": pretrain_epochs,
                 "pretrain_loss": [round(x, 4) for x in losses[:1] + losses[-1:]],
+                "chat_template": describe_template(tokenizer),
             },
         ),
     )

@@ -1,9 +1,9 @@
 """BM25 retrieval gain: does an expansion's lex lines help QMD find the right documents?"""
 
+from qmd_reward.ftsquery import LexQuery, parse_lex_line
 from qmd_reward.retrieval.corpus import Corpus, Document, reference_passage
 from qmd_reward.retrieval.index import BM25Index
 from qmd_reward.retrieval.judge import DocRank, LineOutcome, RetrievalJudge, RetrievalResult
-from qmd_reward.retrieval.lexquery import LexQuery, parse_lex_line
 
 __all__ = [
     "BM25Index",

@@ -88,7 +88,7 @@ class Corpus:
     ) -> tuple[Corpus, dict[str, list[str]]]:
         """The same pseudo-relevance corpus from (query, reference expansion text) pairs,
         as a GRPO dataset carries them in its ``query`` and ``reference`` columns."""
-        from qmd_reward.expansion import parse_expansion
+        from qmd_reward.parse import parse_expansion
 
         def pairs(text: str) -> list[tuple[str, str]]:
             return [(line.type, line.text) for line in parse_expansion(text).lines]

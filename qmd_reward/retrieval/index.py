@@ -15,12 +15,12 @@ from pathlib import Path
 
 import numpy as np
 
+from qmd_reward.fts import stems
+from qmd_reward.ftsquery import LexQuery, Token, Unit, parse_lex_line
 from qmd_reward.retrieval import store
 from qmd_reward.retrieval.bm25 import BM25Weights
 from qmd_reward.retrieval.corpus import Corpus
-from qmd_reward.retrieval.lexquery import LexQuery, Token, Unit, parse_lex_line
 from qmd_reward.retrieval.postings import IndexArrays, build_arrays
-from qmd_reward.retrieval.tokenize import stems
 
 # Sorts after any character a stem can contain, so bisecting for prefix + this finds the
 # end of the prefix's range.

@@ -12,9 +12,9 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from qmd_reward.ftsquery import parse_lex_line
 from qmd_reward.retrieval.fusion import EXPANSION_WEIGHT, RAW_QUERY_WEIGHT, RRF_K, fuse
 from qmd_reward.retrieval.index import BM25Index
-from qmd_reward.retrieval.lexquery import parse_lex_line
 from qmd_reward.retrieval.linefilter import line_survives
 from qmd_reward.retrieval.metrics import best_rank, ndcg, reciprocal_rank, retrieval_points
 from qmd_reward.retrieval.querytext import base_query
@@ -134,7 +134,8 @@ class RetrievalJudge:
             if not line_survives(text, query):
                 outcomes.append(LineOutcome(text, True, None, 0, (), None))
                 continue
-            found = self._search(text, strict=True)
+            # hybridQuery searches an expansion line as it is: no validation of quotes.
+            found = self._search(text, strict=False)
             if found.ranked:
                 lists.append((found.ranked, self.line_weight))
             outcomes.append(self._outcome(text, found, grades))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from qmd_reward import records as core
-from qmd_reward.expansion import parse_expansion
+from qmd_reward.parse import parse_expansion
 
 
 @dataclass(frozen=True)
@@ -35,7 +35,7 @@ def _relevant(data: dict[str, Any]) -> tuple[str, ...] | None:
 
 def query_record(record: core.Record) -> QueryRecord:
     """The retrieval view of a scorable record: its query, lex lines and relevance hints."""
-    parsed = parse_expansion(record.expansion or "", record.query or "")
+    parsed = parse_expansion(record.expansion or "")
     lex = tuple(line.text for line in parsed.lines if line.type == "lex" and line.text)
     query_id = record.data.get("query_id")
     return QueryRecord(

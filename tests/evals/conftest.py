@@ -22,10 +22,10 @@ class FixedScorer:
                 ScoreCard(
                     score=value,
                     rating=rating_for(value),
-                    dimensions=MappingProxyType({"format": 30 * value}),
+                    dimensions=MappingProxyType({"format": 3 * value}),
                     deductions=() if value >= 0.8 else (f"low {value}",),
                     entities=(),
-                    max_points=30.0,
+                    max_points=3.0,
                 )
             )
         return cards

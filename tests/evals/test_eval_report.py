@@ -42,7 +42,7 @@ def test_categories_dimensions_ratings_and_worst(results, fixed_scorer):
         ("given", 1, pytest.approx(0.1)),
         ("uncategorised", 1, pytest.approx(0.6)),
     ]
-    assert report.dimensions() == [("format", pytest.approx(30 * 2.3 / 5), 30, 5)]
+    assert report.dimensions() == [("format", pytest.approx(3 * 2.3 / 5), 3, 5)]
     assert dict(report.ratings()) == {
         "Excellent": 1,
         "Good": 1,
@@ -134,10 +134,9 @@ def test_cli_report_flags_bad_lines(jsonl, capsys):
     assert "r.jsonl:2: invalid JSON" in capsys.readouterr().err
 
 
-def test_wires_into_the_main_parser(monkeypatch, jsonl, capsys):
+def test_wires_into_the_main_parser(jsonl, capsys):
     import qmd_reward.cli as main_cli
 
-    monkeypatch.setattr(main_cli, "COMMAND_MODULES", ("evals.cli", "qmd_reward.datacli"))
     path = jsonl("r.jsonl", [{"query": "cache", "expansion": GOOD}])
     assert main_cli.main(["eval", "report", str(path)]) == 0
     assert main_cli.main(["data", "validate", str(path)]) == 1  # eval records are not training

@@ -8,7 +8,7 @@ from rank_bm25 import BM25Okapi
 
 from qmd_reward.retrieval import BM25Index
 from qmd_reward.retrieval.store import cache_path
-from qmd_reward.retrieval.tokenize import stems
+from qmd_reward.fts import stems
 
 from retrieval_helpers import IndexFactory, corpus_of
 

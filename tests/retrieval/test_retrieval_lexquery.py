@@ -1,4 +1,4 @@
-from qmd_reward.retrieval.lexquery import (
+from qmd_reward.ftsquery import (
     ERROR_EMPTY,
     ERROR_MULTILINE,
     ERROR_ONLY_NEGATION,

@@ -1,4 +1,4 @@
-from qmd_reward.retrieval.tokenize import fold, raw_tokens, stem, stems
+from qmd_reward.fts import fold, raw_tokens, stem, stems
 
 
 def test_lowercases_and_strips_diacritics() -> None:

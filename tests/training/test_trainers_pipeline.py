@@ -93,7 +93,7 @@ def test_grpo_run_logs_reward_metrics_and_keeps_the_kl_term(grpo_run):
     assert grpo_run.steps == 2
     assert losses(history) and all(math.isfinite(x) for x in losses(history))
     keys = {k for h in history for k in h}
-    assert {"rewards/qmd/mean", "qmd/format", "qmd/diversity", "qmd/entity", "qmd/think"} <= keys
+    assert {"rewards/qmd/mean", "qmd/lex", "qmd/vec", "qmd/format"} <= keys
     assert "kl" in keys  # beta > 0 by default
 
 

@@ -1,9 +1,9 @@
 """``qmd-reward data prepare``: training files in, the files the trainers train on out.
 
-Deduplication, the train/validation split and the row shapes are :mod:`qmd_reward.dataset`'s,
-the same code the trainers run, so a prepared directory holds exactly what ``train`` would
-use for the same files and seed. What this module adds is optional short queries derived
-from longer ones (QMD users type ``auth`` as often as whole questions) and a dataset card.
+Deduplication, the train/validation split and the row shapes are :mod:`.examples`', the same
+code the trainers run, so a prepared directory holds exactly what ``train`` would use for the
+same files and seed. What this module adds is optional short queries derived from longer ones
+(QMD users type ``auth`` as often as whole questions) and a dataset card.
 """
 
 from __future__ import annotations
@@ -13,10 +13,18 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
-from . import __version__
-from .dataset import (
+from ._core import (
+    LINE_TYPES,
+    __version__,
+    expansion_from_pairs,
+    kept_by_qmd,
+    parse_expansion,
+    split_only_mode,
+)
+from .examples import (
     Example,
     LoadReport,
     dedupe,
@@ -27,10 +35,6 @@ from .dataset import (
     sft_row,
     write_jsonl,
 )
-from .expansion import LINE_TYPES, expansion_from_pairs, parse_expansion, split_only_mode
-from .lexicon import rarity, word_list
-from .rubric import echoes, near_echo
-from .text import STOPWORDS, content_words, words
 
 FILES = ("train.jsonl", "validation.jsonl", "grpo_train.jsonl", "README.md")
 SHORT_SOURCE = "short"  # Example.source prefix of derived short examples
@@ -62,20 +66,75 @@ class Prepared:
         return self.report.kept - self.unique
 
 
+# -- words ------------------------------------------------------------------------------------
+
+# A word keeps its technical glue: ``node.js``, ``c++``, ``gpt-4``, ``marcus's``.
+_WORD = re.compile(r"\w+(?:[.+#'\-]\w+)*[+#]*")
+
+# Function words and words that carry the question rather than the topic: never key terms.
+STOPWORDS = frozenset(
+    """a an the and or but nor of to in on at by for from with without into onto upon about
+    as than then that this these those it its is are was were be been being am do does did
+    has have had can could will would shall should may might must not no so if when where
+    while which who whom whose what why how i me my we our you your he him his she her they
+    them their there here very just also too each every both few more most other some such
+    only same any all between through during before after above below over under again
+    further once up down out off vs versus via per
+    what is how to who where when why which find get show tell give explain want need
+    please help like using use best good way ways something anything thing things""".split()
+)
+
+# Words that make no query alone and add nothing to a pair: generic filler ("guide",
+# "basics", "tips") and words about recency or rank rather than a topic.
+NOT_TOPICS = frozenset(
+    """basic beginner beginners recent latest new best top changed understanding understand
+    guide introduction overview basics fundamentals learn tips tutorial tutorials explained
+    comprehensive resources various useful important general""".split()
+)
+ECHO_SIMILARITY = 95  # token-sort ratio at which a line is the query barely respelled
+
+
+def words(text: str) -> tuple[str, ...]:
+    """Lowercased word tokens."""
+    return tuple(_WORD.findall(text.lower()))
+
+
+def content_words(text: str) -> tuple[str, ...]:
+    return tuple(w for w in words(text) if w not in STOPWORDS)
+
+
+@lru_cache(maxsize=65536)
+def rarity(word: str) -> float:
+    """Weight in [0.1, 1] from the word's Zipf frequency: rare words make a query specific."""
+    from wordfreq import zipf_frequency
+
+    return min(1.0, max(0.1, (6.5 - zipf_frequency(word, "en")) / 4.0))
+
+
+def echoes(line: str, query: str) -> bool:
+    """A line that only repeats ``query``: the query itself or with a few characters added,
+    nothing but the query's words (function words aside), or the query barely respelled.
+
+    A lex or vec line like that gives search nothing the query did not, and the judge
+    charges for it.
+    """
+    line_text, query_text = " ".join(line.lower().split()), " ".join(query.lower().split())
+    if not query_text:
+        return False
+    if query_text in line_text and len(line_text) < len(query_text) + 10:
+        return True
+    content = content_words(line)
+    if content and set(content) <= set(content_words(query)):
+        return True
+    from rapidfuzz import fuzz
+
+    return fuzz.token_sort_ratio(line_text, query_text) >= ECHO_SIMILARITY
+
+
 # -- short queries ----------------------------------------------------------------------------
 
-
-# Words that make no query alone and add nothing to a pair: the rubric's filler words
-# ("guide", "basics", "tips") and words about recency or rank rather than a topic.
-_NOT_TOPICS = frozenset(
-    {"basic", "beginner", "beginners", "recent", "latest", "new", "best", "top", "changed"}
-)
 ADJACENT_BONUS = 1.5  # "fly tying" reads as a query; "fly basics" picked from afar does not
 BOUND_SHARE = 0.8  # a word used this often inside one phrase is half of a compound
-
-
-def _not_topics() -> frozenset[str]:
-    return _NOT_TOPICS | {f for f in word_list("fillers.txt") if " " not in f}
 
 
 def _base(word: str) -> str:
@@ -113,11 +172,11 @@ def key_terms(example: Example) -> KeyTerms:
     text = split_only_mode(example.query).text
     query = list(map(_base, words(text)))
     parsed = [
-        line for line in parse_expansion(example.expansion, text).lines if line.type != "hyde"
+        line for line in parse_expansion(example.expansion).lines if line.type != "hyde"
     ]
     lines = [list(map(_base, words(line.text))) for line in parsed]
     lex_words = {w for line, p in zip(lines, parsed) if p.type == "lex" for w in line}
-    skip = _not_topics()
+    skip = NOT_TOPICS
     weights: dict[str, float] = {}
     bound: set[str] = set()
     topical = {_base(w) for w in content_words(text)}
@@ -164,7 +223,8 @@ def short_query(example: Example, size: int) -> str | None:
 
         ranked = sorted(weights, key=order.__getitem__)
         pairs = [(a, b) for i, a in enumerate(ranked) for b in ranked[i + 1 :]]
-        chosen = list(max(pairs, key=pair_weight))
+        first, second = max(pairs, key=pair_weight)
+        chosen = [first, second]
     return " ".join(_surface(w, example.query) for w in sorted(chosen, key=order.__getitem__))
 
 
@@ -175,13 +235,13 @@ def shorten(example: Example, query: str) -> Example | None:
     by QMD before searching, so training on it would teach output that is thrown away. A
     lex or vec line that only repeats the short query goes too: what was a rephrasing of the
     long query can be an echo of the short one ("great wall history" for "great wall"), and
-    the rubric charges for echoes (with the rubric's own tests, so the two agree).
+    the judge charges for echoes (:func:`echoes`).
     """
     pairs: list[tuple[str, str]] = []
-    for line in parse_expansion(example.expansion, query).lines:
-        if line.dropped:
+    for line in parse_expansion(example.expansion).lines:
+        if not kept_by_qmd(line.text, query):
             continue
-        if line.type != "hyde" and (echoes(line.text, query) or near_echo(line.text, query)):
+        if line.type != "hyde" and echoes(line.text, query):
             continue
         pairs.append((line.type, line.text))
     kinds = Counter(kind for kind, _ in pairs)
@@ -271,7 +331,7 @@ def line_type_counts(examples: Iterable[Example]) -> Counter:
     """Lines of each type, and examples with a hyde line (``WITH_HYDE``), over ``examples``."""
     counts: Counter = Counter()
     for example in examples:
-        parsed = parse_expansion(example.expansion, example.query)
+        parsed = parse_expansion(example.expansion)
         kinds = Counter(line.type for line in parsed.lines)
         for kind in LINE_TYPES:
             counts[kind] += kinds[kind]

@@ -15,8 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .prompts import user_message
-from .records import RecordError, parse_record, read_records
+from ._core import RecordError, parse_record, read_records, user_message
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Tokenise text the way SQLite FTS5's ``porter unicode61`` tokenizer does.
+"""Tokenise text the way SQLite FTS5's ``porter unicode61`` tokenizer does (QMD's index).
 
 unicode61 splits on every character that is not a letter or a number, folds case and
 removes diacritics; the porter wrapper then stems each token with the original Porter

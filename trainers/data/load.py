@@ -1,7 +1,7 @@
 """Turn a config's ``data`` section into ``datasets`` objects for SFT and GRPO.
 
-The rules (dedup, split, caps) live in :mod:`qmd_reward.dataset`; this module only finds the
-input (local files or a hub dataset) and shapes rows the way TRL wants them.
+The rules (dedup, split, caps) live in :mod:`trainers.data.examples`; this module only finds
+the input (local files or a hub dataset) and shapes rows the way TRL wants them.
 """
 
 from __future__ import annotations
@@ -10,7 +10,9 @@ import glob
 import logging
 from typing import Any
 
-from qmd_reward.dataset import (
+from ..config import ConfigError, DataConfig
+from ..generation import CHAT_TEMPLATE_KWARGS
+from .examples import (
     Example,
     LoadReport,
     Split,
@@ -20,9 +22,6 @@ from qmd_reward.dataset import (
     read_examples,
     sft_row,
 )
-
-from .config import ConfigError, DataConfig
-from .generation import CHAT_TEMPLATE_KWARGS
 
 log = logging.getLogger(__name__)
 

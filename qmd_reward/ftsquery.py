@@ -1,4 +1,4 @@
-"""Parse a ``lex:`` line into the FTS5 query QMD would run for it.
+"""Parse a ``lex:`` line into the FTS5 query QMD builds for it (``buildFTS5Query``, src/store.ts).
 
 QMD turns a lex line into an FTS5 MATCH expression: plain terms become quoted prefix
 terms ANDed together, ``"..."`` is an exact phrase, ``-term`` / ``-"phrase"`` are NOT
@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
-from qmd_reward.retrieval.tokenize import raw_tokens, stem
+from qmd_reward.fts import raw_tokens, stem
 
 # QMD keeps letters, numbers, apostrophes and underscores of a term and drops the rest,
 # so "tcp/ip" searches "tcpip"; the tokenizer later splits on ' and _.
@@ -31,16 +32,14 @@ ERROR_ONLY_NEGATION = "only negated terms"
 ERROR_EMPTY = "no searchable term"
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     """One stemmed token; ``prefix`` means any indexed stem starting with it matches."""
 
     stem: str
     prefix: bool = False
 
 
-@dataclass(frozen=True)
-class Unit:
+class Unit(NamedTuple):
     """A term (one token) or a phrase (adjacent tokens), possibly negated."""
 
     tokens: tuple[Token, ...]
@@ -73,10 +72,10 @@ class LexQuery:
 
 
 def _tokens(text: str, *, prefix_last: bool) -> tuple[Token, ...]:
-    words = [stem(token) for token in raw_tokens(text)]
-    return tuple(
-        Token(word, prefix=prefix_last and i == len(words) - 1) for i, word in enumerate(words)
-    )
+    found = [Token(stem(token), False) for token in raw_tokens(text)]
+    if prefix_last and found:
+        found[-1] = Token(found[-1].stem, True)
+    return tuple(found)
 
 
 def _phrase_unit(content: str, negated: bool) -> list[Unit]:
@@ -101,40 +100,26 @@ def _plain_units(term: str, negated: bool) -> list[Unit]:
     return units
 
 
+# QMD's scanner, one unit a match: an optional '-', then a quoted phrase (an unclosed quote
+# runs to the end of the line) or a plain term up to whitespace or a quote.
+_UNIT = re.compile(r'(-?)(?:"([^"]*)(?:"|$)|([^\s"]+))')
+
+
 def _scan(line: str) -> list[Unit]:
     units: list[Unit] = []
-    s = line.strip()
-    n = len(s)
-    i = 0
-    while i < n:
-        while i < n and s[i].isspace():
-            i += 1
-        if i >= n:
-            break
-        negated = s[i] == "-"
-        if negated:
-            i += 1
-        if i < n and s[i] == '"':
-            end = s.find('"', i + 1)
-            # An unterminated quote runs to the end of the line, as in QMD's scanner.
-            end = n if end < 0 else end
-            units += _phrase_unit(s[i + 1 : end].strip(), negated)
-            i = end + 1
-            continue
-        start = i
-        while i < n and not s[i].isspace() and s[i] != '"':
-            i += 1
-        term = s[start:i]
-        if not term:
-            continue
-        if _HYPHENATED.match(term):
+    for match in _UNIT.finditer(line.strip()):
+        negated = bool(match.group(1))
+        phrase, term = match.group(2), match.group(3)
+        if phrase is not None:
+            units += _phrase_unit(phrase.strip(), negated)
+        elif _HYPHENATED.match(term):
             units += _hyphenated_unit(term, negated)
         else:
             units += _plain_units(term, negated)
     return units
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=1024)
 def parse_lex_line(line: str, *, strict: bool = True) -> LexQuery:
     """Parse ``line`` as QMD parses a lex query.
 

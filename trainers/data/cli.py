@@ -1,76 +1,23 @@
-"""``qmd-reward data``: check training files before training on them.
+"""``qmd-reward data``: check training files, and prepare them for the trainers.
 
 ``data validate FILES`` reports schema problems as ``FILE:LINE: reason`` (exit 1 if any);
 ``data audit FILES`` scores every example and reports the distribution, the worst examples,
 near-duplicate queries, line-type counts and hyde lengths; ``data prepare FILES --out DIR``
 writes the deduplicated, split chat and GRPO rows the trainers use, with a dataset card.
+
+Registered on the main command line through the ``qmd_reward.commands`` entry point ``data``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import shlex
 import sys
-from collections.abc import Sequence
-from typing import TextIO
+from typing import Any
 
-from .datatools import (
-    NEAR_DUPLICATE_THRESHOLD,
-    Audit,
-    Validation,
-    deciles,
-    histogram,
-    hyde_buckets,
-    run_audit,
-    validate_files,
-)
-from .expansion import LINE_TYPES
-from .scorecard import RATING_NAMES
-
-Column = str | tuple[str, str]  # a name, or (name, "right") for numbers
-
-
-def write_table(
-    out: TextIO,
-    title: str,
-    columns: Sequence[Column],
-    rows: Sequence[Sequence[object]],
-    rich: bool | None = None,
-    header: bool = True,
-) -> None:
-    """A table: rich on a terminal, aligned plain text when piped (greppable, diffable)."""
-    names = [c if isinstance(c, str) else c[0] for c in columns]
-    right = [not isinstance(c, str) and c[1] == "right" for c in columns]
-    cells = [[str(v) for v in row] for row in rows]
-    if rich if rich is not None else out.isatty():
-        from rich.console import Console
-        from rich.table import Table
-        from rich.text import Text
-
-        table = Table(title=Text(title), show_header=header)
-        for name, r in zip(names, right):
-            table.add_column(Text(name), justify="right" if r else "left", overflow="fold")
-        for row in cells:
-            # Text, not str: "[...]" in a query or expansion is data, not rich markup.
-            table.add_row(*(Text(cell) for cell in row))
-        Console(file=out).print(table)
-        return
-    from rich.cells import cell_len  # display width: CJK queries take two columns a character
-
-    widths = [max([cell_len(n), *(cell_len(row[i]) for row in cells)]) for i, n in enumerate(names)]
-
-    def fmt(values: Sequence[str]) -> str:
-        pads = [" " * (w - cell_len(v)) for v, w in zip(values, widths)]
-        parts = [p + v if r else v + p for v, p, r in zip(values, pads, right)]
-        return "  ".join(parts).rstrip()
-
-    out.write(f"{title}\n")
-    if header:
-        out.write(f"  {fmt(names)}\n")
-    for row in cells:
-        out.write(f"  {fmt(row)}\n")
-
+from .audit import NEAR_DUPLICATE_THRESHOLD, render_audit, run_audit, write_audit_output
+from .prepare import PrepareOptions, prepare_dataset, write_dataset
+from .validate import Validation, validate_files
 
 # -- validate -------------------------------------------------------------------------------
 
@@ -90,106 +37,6 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 # -- audit ----------------------------------------------------------------------------------
-
-
-def _bar(count: int, top: int, width: int = 40) -> str:
-    return "#" * (round(width * count / top) if top else 0)
-
-
-def render_audit(audit: Audit, out: TextIO, worst: int, duplicates: int) -> None:
-    s = audit.summary
-    w = out.write
-    w(f"examples scored: {s.scored}   errors: {s.errors}   skipped: {s.skipped}\n")
-    w(f"mean score: {s.mean:.4f}\n")
-    w("ratings: " + ", ".join(f"{n} {s.ratings.get(n, 0)}" for n in RATING_NAMES) + "\n\n")
-    scores = audit.scores()
-    if scores:
-        cuts = deciles(scores)
-        labels = ["min", *(f"p{10 * k}" for k in range(1, 10)), "max"]
-        values = [min(scores), *cuts, max(scores)]
-        write_table(out, "score deciles", labels, [[f"{v:.3f}" for v in values]])
-        counts = histogram(scores)
-        top = max(counts)
-        rows = [[f"{k / 10:.1f}-{(k + 1) / 10:.1f}", n, _bar(n, top)] for k, n in enumerate(counts)]
-        write_table(out, "score histogram", ["score", ("examples", "right"), ""], rows)
-        dims = s.dimension_means()
-        write_table(
-            out,
-            "mean per dimension",
-            ["dimension", ("mean", "right"), ("examples", "right")],
-            [[name, f"{mean:.2f}", s.dim_count[name]] for name, mean in dims.items()],
-        )
-    table = audit.type_count_table()
-    most = max([3, *(n for counter in table.values() for n in counter)])
-    heads = [str(n) for n in range(most + 1)]
-    write_table(
-        out,
-        "examples by number of lines of each type",
-        ["type", *((h, "right") for h in heads)],
-        [[kind, *(table[kind].get(n, 0) for n in range(most + 1))] for kind in LINE_TYPES],
-    )
-    lengths = audit.hyde_lengths()
-    if lengths:
-        buckets = hyde_buckets(lengths)
-        ordered = sorted(lengths)
-        w(
-            f"hyde length (chars): n={len(lengths)} min={ordered[0]} "
-            f"median={ordered[len(ordered) // 2]} max={ordered[-1]}\n"
-        )
-        write_table(out, "hyde length bands", ["chars", ("lines", "right")], list(buckets.items()))
-    _render_duplicates(audit, out, duplicates)
-    _render_lowest(audit, out, worst)
-
-
-def _render_duplicates(audit: Audit, out: TextIO, limit: int) -> None:
-    pairs = audit.duplicate_pairs
-    involved = len(audit.duplicates)
-    out.write(
-        f"near-duplicate queries (token sort ratio >= {audit.threshold:g}): "
-        f"{len(pairs)} pair(s), {involved} example(s)\n"
-    )
-    ranked = sorted(pairs, key=lambda p: (-p[2], p[0], p[1]))[:limit]
-    for i, j, similarity in ranked:
-        a, b = audit.examples[i], audit.examples[j]
-        out.write(f"  {similarity:5.1f}  {a.where} {a.record.query!r}\n")
-        out.write(f"         {b.where} {b.record.query!r}\n")
-    if len(pairs) > limit:
-        out.write(f"  ... {len(pairs) - limit} more (see --output)\n")
-    out.write("\n")
-
-
-def _render_lowest(audit: Audit, out: TextIO, k: int) -> None:
-    out.write(f"lowest-scoring examples (worst {k}):\n")
-    for example in audit.lowest(k):
-        card = example.card
-        assert card is not None  # lowest() only returns scored examples
-        out.write(
-            f"  {card.score:.3f} {card.rating:<10} {example.where}  {example.record.query!r}\n"
-        )
-        for note in card.deductions:
-            out.write(f"      - {note}\n")
-        for line in (example.record.expansion or "").splitlines():
-            out.write(f"      | {line}\n")
-    out.write("\n")
-
-
-def write_audit_output(audit: Audit, path: str) -> None:
-    """One JSON line per input line, the shape of ``score --output`` plus ``near_duplicates``."""
-    from .cli import result_record  # the one definition of that shape
-
-    with open(path, "w", encoding="utf-8") as handle:
-        for index, example in enumerate(audit.examples):
-            row = result_record(example.record, example.card)
-            row["near_duplicates"] = [
-                {
-                    "file": audit.examples[other].record.file,
-                    "line": audit.examples[other].record.line,
-                    "query": audit.examples[other].record.query,
-                    "similarity": similarity,
-                }
-                for other, similarity in sorted(audit.duplicates.get(index, []))
-            ]
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
@@ -224,8 +71,6 @@ def prepare_command_line(args: argparse.Namespace) -> str:
 
 
 def cmd_prepare(args: argparse.Namespace) -> int:
-    from .prepare import PrepareOptions, prepare_dataset, write_dataset
-
     options = PrepareOptions(
         validation_fraction=args.validation_fraction,
         seed=args.seed,
@@ -267,7 +112,7 @@ def _count(text: str) -> int:
     return value
 
 
-def _add_prepare(actions: argparse._SubParsersAction) -> None:
+def _add_prepare(actions: Any) -> None:
     prepare = actions.add_parser(
         "prepare",
         help="deduplicate, split and format training files for the trainers",
@@ -307,7 +152,7 @@ def _add_prepare(actions: argparse._SubParsersAction) -> None:
     prepare.set_defaults(func=cmd_prepare)
 
 
-def add_parsers(subparsers: argparse._SubParsersAction) -> None:
+def add_parsers(subparsers: Any) -> None:
     data = subparsers.add_parser("data", help="validate, audit and prepare training data")
     actions = data.add_subparsers(dest="data_command", required=True)
 
