@@ -33,7 +33,7 @@ from directional import (  # noqa: E402
     print_templates,
 )
 
-from evals.directional import TEMPLATES, Case  # noqa: E402
+from evals.directional import TEMPLATES  # noqa: E402
 from qmd_reward import Scorer, read_records  # noqa: E402
 
 JUDGEMENTS = ROOT / "benchmarks" / "judgements"
@@ -87,8 +87,9 @@ def entities(scorer: Scorer, name: str, show: bool) -> None:
 def broken(scorer: Scorer) -> None:
     outputs = load(JUDGEMENTS / "broken.jsonl")
     cards = scorer.score_batch([(r["query"], r["expansion"]) for r in outputs])
+    mean = statistics.fmean(c.score for c in cards)
     print(
-        f"broken or degenerate outputs, broken.jsonl: mean {statistics.fmean(c.score for c in cards):.3f}"
+        f"broken or degenerate outputs, broken.jsonl: mean {mean:.3f}"
         f" max {max(c.score for c in cards):.3f} ({len(cards)})"
     )
     examples = [r for r in read_records(str(ROOT / "data" / "examples.jsonl")) if r.scorable]

@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
+from qmd_reward import Scorer
 from qmd_reward.present import write_table
 from qmd_reward.records import read_records
-from qmd_reward import Scorer
 
 TIE = 1e-9
 RESAMPLES = 10_000

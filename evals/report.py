@@ -8,9 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
+from qmd_reward import RATING_NAMES, ScoreCard, Scorer, dimension_max
 from qmd_reward.present import histogram, write_table
 from qmd_reward.records import Record, read_records
-from qmd_reward import RATING_NAMES, ScoreCard, Scorer, dimension_max
 from qmd_reward.summary import Summary
 
 from .queries import UNCATEGORISED, category_map, read_queries
@@ -50,7 +50,7 @@ class Report:
         tail = [UNCATEGORISED] if UNCATEGORISED in scores and UNCATEGORISED not in known else []
         return [(c, len(scores[c]), sum(scores[c]) / len(scores[c])) for c in known + rest + tail]
 
-    def dimensions(self) -> list[tuple[str, float, int, int]]:
+    def dimensions(self) -> list[tuple[str, float, float, int]]:
         """(dimension, mean points, maximum points, records that have it)."""
         s = self.summary
         return [

@@ -29,7 +29,7 @@ _MODEL_WORDS = frozenset(
 @lru_cache(maxsize=1)
 def _groups() -> dict[str, tuple[str, ...]]:
     """Each name (normalised) -> every name of its group, as written in the file."""
-    text = resources.files("qmd_reward").joinpath("data", "aliases.txt").read_text("utf-8")
+    text = (resources.files("qmd_reward") / "data" / "aliases.txt").read_text("utf-8")
     index: dict[str, tuple[str, ...]] = {}
     for line in text.splitlines():
         if not line.strip() or line.lstrip().startswith("#"):

@@ -98,7 +98,40 @@ TECH_CONTEXT = frozenset(
     settings sync extension extensions widget widgets controller controllers endpoint
     endpoints client clients backend frontend middleware orm repo repos repository container
     containers deployment deployments microservice microservices serverless schema
-    schemas""".split()
+    schemas localhost browser browsers devtools url urls html css http https cors redirect
+    redirects proxy dataframe dataframes groupby vlookup xlookup hlookup spreadsheet
+    spreadsheets formula formulas regex sql json csv yaml script scripts scripting command
+    commands stdout stderr stdin filename filenames encoding env typescript tuple tuples
+    boolean undefined nullable array arrays refactor linter linting formatter assertion
+    assertions unittest config configuration repo repos vm vms kubernetes docker terraform
+    instances exception exceptions stacktrace segfault traceback latency deploy deploying
+    ide vscode github gitlab git npm pip
+    instalar installieren installiere installer installare instalação configurar
+    konfigurieren configurer configurare programmieren programación programmation código
+    codice fehler erreur errore erro servidor serveur datenbank fichier datei archivo
+    actualizar aktualisieren descargar herunterladen télécharger""".split()
+)
+# Words that are technical only in company: 'type', 'files', 'loop' say little alone ('what
+# type of apple', 'apple loop'), but two of them ('type narrowing', 'loop over files') make
+# the query technical.
+WEAK_TECH_CONTEXT = frozenset(
+    """type types narrowing union unions discriminated generic interface inference loop loops
+    files file folder folders path paths spaces string strings column columns row rows cell
+    cells sheet sheets table tables pivot merge join sum aggregate filter sort cookies cookie
+    cache tab tabs state lock backend storage bucket object objects class classes hook hooks
+    component components props render rendering pipeline branch log logs logging memory
+    timeout query queries index update upgrade window download data export import parse
+    parsing print output input terminal shell directory directories variable variables
+    argument arguments typing typed method methods lint mock mocks mocking commit commits
+    cluster clusters pod pods bug bugs instance dom""".split()
+)
+# Words that put a bank's or broker's name in its sense: 'vanguard index fund fees'.
+FINANCE_CONTEXT = frozenset(
+    """fund funds etf etfs brokerage broker brokers ira roth 401k fee fees invest investing
+    investment investments portfolio stock stocks shares bonds dividend dividends bank banks
+    banking account accounts transfer transfers currency currencies exchange fx savings
+    checking card cards credit debit loan loans mortgage payment payments payout crypto
+    bitcoin wallet trading remittance wire""".split()
 )
 # Everyday abbreviations and units, written in capitals (DIY, TV, BBQ) but naming nothing.
 EVERYDAY_ABBREVIATIONS = frozenset(

@@ -39,6 +39,7 @@ class LineFacts(NamedTuple):
     drift: bool  # English although the query is in another language
     terms: tuple[str, ...]  # the query's key terms it mentions
     near: bool  # some word of it begins with a key term ('swapfile' for 'swap')
+    mentions: int  # how many of its words are the query's key terms
     entities: tuple[str, ...]  # the query's entities it names
     versions: tuple[str, ...]  # the versioned entities whose version it keeps
     anchored: bool  # names an entity or a discriminating term, or a term and a specific word
@@ -130,6 +131,7 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
         drift=drifted(q.language, text),
         terms=terms,
         near=loose,
+        mentions=sum(1 for s in form.stems if s in q.term_stems),
         entities=entities,
         versions=versions,
         anchored=anchored,
@@ -147,7 +149,7 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
         relaxes=_relaxes(q, fts, terms) if fts else 0.0,
         reordered=_reordered_phrases(q, text) if lex else (),
         negated=_negated_query_terms(q, fts) if fts else (),
-        no_positive=bool(fts) and not fts.positives,
+        no_positive=fts is not None and not fts.positives,
         unbalanced=lex and text.count('"') % 2 == 1,
         syntax=textchecks.search_syntax(text) if lex else (),
         chains=textchecks.hyphen_chains(text) if lex else (),
@@ -212,9 +214,7 @@ def _reordered_phrases(q: QueryInfo, text: str) -> tuple[str, ...]:
     """Quoted phrases made of the query's words in an order the query does not have: an
     exact phrase no note contains."""
     return tuple(
-        phrase
-        for phrase in re.findall(r'"([^"]+)"', text)
-        if _is_reordering(q, _stems(phrase))
+        phrase for phrase in re.findall(r'"([^"]+)"', text) if _is_reordering(q, _stems(phrase))
     )
 
 

@@ -68,7 +68,9 @@ def script(text: str) -> str | None:
 _STOP = {
     "en": "the and of to in is for with how what why on are does do my your from can".split(),
     "de": "der die das und ist wie nicht mit für ein eine ich zu den von auf im dem was".split(),
-    "fr": "le la les des est et pour dans une un du comment que qui avec sur pas ce en".split(),
+    "fr": (
+        "le la les des de du au aux est et pour dans une un comment que qui avec sur pas ce en"
+    ).split(),
     "es": "el la los las de que y en para con por una un cómo como es se del qué".split(),
     "it": "il lo la gli le di che e per con una un come è non del della nel".split(),
     "pt": "o a os as de que e em para com uma um como é não do da no na".split(),
@@ -110,7 +112,10 @@ def language(text: str) -> str | None:
     leaders = [lang for lang, n in hits.items() if n == best]
     if best and len(leaders) == 1:
         lead = leaders[0]
-        if lead == "en" or best >= 2 or not content or _fit(content, lead) > english + 0.5:
+        # Function words are strong evidence, but the other words must not read as English:
+        # 'el niño weather pattern' is English about a Spanish name.
+        fits = not content or _fit(content, lead) > english + (-0.3 if best >= 2 else 0.5)
+        if lead == "en" or fits:
             return lead
     if len(content) < 2 or english >= 3.0:
         return "en"  # words English uses: technical English shares them with every language

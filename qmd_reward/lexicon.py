@@ -10,7 +10,7 @@ from importlib import resources
 @cache
 def word_list(name: str) -> frozenset[str]:
     """A packaged list from ``qmd_reward/data``: one entry a line, ``#`` comments ignored."""
-    text = resources.files("qmd_reward").joinpath("data", name).read_text(encoding="utf-8")
+    text = (resources.files("qmd_reward") / "data" / name).read_text(encoding="utf-8")
     # Only whole-line comments: '#' is part of names such as c# and f#.
     entries = (
         line.strip().lower() for line in text.splitlines() if not line.lstrip().startswith("#")

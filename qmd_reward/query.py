@@ -65,6 +65,7 @@ class QueryInfo:
     counts: Counter[str]  # how often the query says each word
     terms: tuple[Term, ...]
     entities: tuple[Entity, ...]
+    term_stems: frozenset[str]  # the stems of the one-word key terms
 
     @property
     def discriminating(self) -> tuple[Term, ...]:
@@ -120,6 +121,7 @@ def analyse(raw: str, entity_names: tuple[str, ...]) -> QueryInfo:
         counts=Counter(words(text)),
         terms=terms,
         entities=entities,
+        term_stems=frozenset(s[0] for t in terms for s in t.target.sequences if len(s) == 1),
     )
 
 

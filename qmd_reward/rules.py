@@ -163,12 +163,6 @@ def _numbers(f: LineFacts, q: QueryInfo) -> tuple[str, ...]:
     return f.numbers
 
 
-def _length(f: LineFacts, q: QueryInfo) -> tuple[str, ...]:
-    if f.length < 50:
-        return (f"{f.length} characters",) * (1 + (f.length < 30))
-    return (f"{f.length} characters",) * ((f.length > 200) + (f.length > 300))
-
-
 def _vague(f: LineFacts, q: QueryInfo) -> tuple[str, ...]:
     """Padding words of a passage; one that states three specifics may use two of them."""
     return f.generic[2:] if len(f.specific) >= 3 else f.generic
@@ -179,70 +173,204 @@ def _cut_badly(f: LineFacts, q: QueryInfo) -> tuple[str, ...]:
 
 
 LINE_RULES: tuple[LineRule, ...] = (
-    LineRule("off_topic", frozenset({LEX, VEC}), 0.05, _off_topic,
-             "names none of the query's terms or entities: it searches for something else"),
-    LineRule("off_topic", frozenset({HYDE}), 0.3, _off_topic,
-             "names none of the query's terms or entities"),
-    LineRule("unanchored", frozenset({LEX}), 0.5, _unanchored,
-             "keeps only the query's common words, not what makes it specific"),
-    LineRule("unanchored", frozenset({VEC}), 0.25, _unanchored,
-             "keeps only the query's common words: it embeds near something else"),
-    LineRule("entity_unnamed", frozenset({HYDE}), 0.85, _entity_unnamed,
-             "never names the query's entity"),
-    LineRule("generic_unnamed", frozenset({HYDE}), 0.5, _generic_unnamed,
-             "neither names the query's entity nor says anything specific"),
-    LineRule("drift", ALL, 0.3, lambda f, q: _flag(f.drift),
-             "is English although the query is not"),
+    LineRule(
+        "off_topic",
+        frozenset({LEX, VEC}),
+        0.05,
+        _off_topic,
+        "names none of the query's terms or entities: it searches for something else",
+    ),
+    LineRule(
+        "off_topic",
+        frozenset({HYDE}),
+        0.3,
+        _off_topic,
+        "names none of the query's terms or entities",
+    ),
+    LineRule(
+        "unanchored",
+        frozenset({LEX}),
+        0.5,
+        _unanchored,
+        "keeps only the query's common words, not what makes it specific",
+    ),
+    LineRule(
+        "unanchored",
+        frozenset({VEC}),
+        0.25,
+        _unanchored,
+        "keeps only the query's common words: it embeds near something else",
+    ),
+    LineRule(
+        "entity_unnamed", frozenset({HYDE}), 0.85, _entity_unnamed, "never names the query's entity"
+    ),
+    LineRule(
+        "generic_unnamed",
+        frozenset({HYDE}),
+        0.5,
+        _generic_unnamed,
+        "neither names the query's entity nor says anything specific",
+    ),
+    LineRule(
+        "drift", ALL, 0.3, lambda f, q: _flag(f.drift), "is English although the query is not"
+    ),
     # lex: what FTS5 makes of it
-    LineRule("padding", frozenset({LEX}), 0.7, _padding,
-             "requires padding words every note could have ({hits})"),
-    LineRule("many_terms", frozenset({LEX}), 0.9, _many_terms,
-             "ANDs {hits} terms: few notes contain them all"),
-    LineRule("question", frozenset({LEX}), 0.6, lambda f, q: _flag(f.question),
-             "is a question: FTS5 requires each of its words"),
-    LineRule("unbalanced_quote", frozenset({LEX}), 0.6, lambda f, q: _flag(f.unbalanced),
-             "has an unclosed quote: its phrase runs to the end of the line"),
-    LineRule("no_positive_term", frozenset({LEX}), 0.05, lambda f, q: _flag(f.no_positive),
-             "has only negated terms: FTS5 matches nothing"),
-    LineRule("negates_query", frozenset({LEX}), 0.25, lambda f, q: f.negated,
-             "excludes the query's own term ({hits})"),
-    LineRule("search_syntax", frozenset({LEX}), 0.5, lambda f, q: f.syntax,
-             "uses web-search syntax QMD reads as required words ({hits})"),
-    LineRule("hyphen_chain", frozenset({LEX}), 0.6, lambda f, q: f.chains,
-             "chains words with hyphens into one exact phrase ({hits})"),
-    LineRule("new_number", frozenset({LEX}), 0.85, _numbers,
-             "requires a number the query did not ask for ({hits})"),
-    LineRule("unknown_word", frozenset({LEX}), 0.9, lambda f, q: f.unknown,
-             "requires a word no dictionary knows ({hits}): if no note has it, nothing matches"),
-    LineRule("reordered_phrase", frozenset({LEX}), 0.4, lambda f, q: f.reordered,
-             "quotes the query's words in an order no note has ({hits})"),
-    LineRule("stuffed", frozenset({LEX}), 0.6, lambda f, q: f.stuffed,
-             "repeats a term ({hits}): keyword stuffing"),
+    LineRule(
+        "padding",
+        frozenset({LEX}),
+        0.7,
+        _padding,
+        "requires padding words every note could have ({hits})",
+    ),
+    LineRule(
+        "many_terms",
+        frozenset({LEX}),
+        0.9,
+        _many_terms,
+        "ANDs {hits} terms: few notes contain them all",
+    ),
+    LineRule(
+        "question",
+        frozenset({LEX}),
+        0.6,
+        lambda f, q: _flag(f.question),
+        "is a question: FTS5 requires each of its words",
+    ),
+    LineRule(
+        "unbalanced_quote",
+        frozenset({LEX}),
+        0.6,
+        lambda f, q: _flag(f.unbalanced),
+        "has an unclosed quote: its phrase runs to the end of the line",
+    ),
+    LineRule(
+        "no_positive_term",
+        frozenset({LEX}),
+        0.05,
+        lambda f, q: _flag(f.no_positive),
+        "has only negated terms: FTS5 matches nothing",
+    ),
+    LineRule(
+        "negates_query",
+        frozenset({LEX}),
+        0.25,
+        lambda f, q: f.negated,
+        "excludes the query's own term ({hits})",
+    ),
+    LineRule(
+        "search_syntax",
+        frozenset({LEX}),
+        0.5,
+        lambda f, q: f.syntax,
+        "uses web-search syntax QMD reads as required words ({hits})",
+    ),
+    LineRule(
+        "hyphen_chain",
+        frozenset({LEX}),
+        0.6,
+        lambda f, q: f.chains,
+        "chains words with hyphens into one exact phrase ({hits})",
+    ),
+    LineRule(
+        "new_number",
+        frozenset({LEX}),
+        0.85,
+        _numbers,
+        "requires a number the query did not ask for ({hits})",
+    ),
+    LineRule(
+        "unknown_word",
+        frozenset({LEX}),
+        0.9,
+        lambda f, q: f.unknown,
+        "requires a word no dictionary knows ({hits}): if no note has it, nothing matches",
+    ),
+    LineRule(
+        "reordered_phrase",
+        frozenset({LEX}),
+        0.4,
+        lambda f, q: f.reordered,
+        "quotes the query's words in an order no note has ({hits})",
+    ),
+    LineRule(
+        "stuffed",
+        frozenset({LEX}),
+        0.6,
+        lambda f, q: f.stuffed,
+        "repeats a term ({hits}): keyword stuffing",
+    ),
     # vec and hyde: is it the text its type asks for
-    LineRule("keyword_list", frozenset({VEC}), 0.4, lambda f, q: _flag(not f.natural),
-             "is not a natural-language sentence"),
-    LineRule("restates_query", PROSE, 0.5, lambda f, q: _flag(f.restates),
-             "is the query itself"),
-    LineRule("keyword_list", frozenset({HYDE}), 0.3, lambda f, q: _flag(f.keyword_list),
-             "is a list of words, not a passage"),
-    LineRule("meta_talk", PROSE, 0.3, lambda f, q: f.meta,
-             "talks about the search, not its subject ({hits})"),
-    LineRule("repeats", PROSE, 0.85, lambda f, q: ("",) * f.repeats,
-             "says the same words over and over"),
-    LineRule("question", frozenset({HYDE}), 0.3, lambda f, q: _flag(f.question),
-             "asks instead of answering"),
-    LineRule("boilerplate", frozenset({HYDE}), 0.4,
-             lambda f, q: (f"{f.boilerplate}...",) if f.boilerplate else (),
-             "opens like a template ('{hits}')"),
-    LineRule("unfinished", frozenset({HYDE}), 0.6, lambda f, q: _flag(f.truncation),
-             "stops mid-sentence"),
-    LineRule("cut_badly", frozenset({HYDE}), 0.8, _cut_badly,
-             "is cut off mid-word or on a function word"),
-    LineRule("vague", PROSE, 0.9, _vague,
-             "talks around its subject ({hits})"),
-    LineRule("length", frozenset({HYDE}), 0.9, _length,
-             "has {hits} (50 to 200 is right for a passage)"),
+    LineRule(
+        "keyword_list",
+        frozenset({VEC}),
+        0.4,
+        lambda f, q: _flag(not f.natural),
+        "is not a natural-language sentence",
+    ),
+    LineRule("restates_query", PROSE, 0.5, lambda f, q: _flag(f.restates), "is the query itself"),
+    LineRule(
+        "keyword_list",
+        frozenset({HYDE}),
+        0.3,
+        lambda f, q: _flag(f.keyword_list),
+        "is a list of words, not a passage",
+    ),
+    LineRule(
+        "meta_talk",
+        PROSE,
+        0.3,
+        lambda f, q: f.meta,
+        "talks about the search, not its subject ({hits})",
+    ),
+    LineRule(
+        "repeats", PROSE, 0.85, lambda f, q: ("",) * f.repeats, "says the same words over and over"
+    ),
+    LineRule(
+        "question",
+        frozenset({HYDE}),
+        0.3,
+        lambda f, q: _flag(f.question),
+        "asks instead of answering",
+    ),
+    LineRule(
+        "boilerplate",
+        frozenset({HYDE}),
+        0.4,
+        lambda f, q: (f"{f.boilerplate}...",) if f.boilerplate else (),
+        "opens like a template ('{hits}')",
+    ),
+    LineRule(
+        "unfinished", frozenset({HYDE}), 0.6, lambda f, q: _flag(f.truncation), "stops mid-sentence"
+    ),
+    LineRule(
+        "cut_badly", frozenset({HYDE}), 0.8, _cut_badly, "is cut off mid-word or on a function word"
+    ),
+    LineRule("vague", PROSE, 0.9, _vague, "talks around its subject ({hits})"),
 )
+
+
+def passage_anchor(f: LineFacts, q: QueryInfo) -> float:
+    """How firmly a passage is about the query, in [0.8, 1]: the share of the query's key terms
+    it carries, and how often it says them (up to three times). A passage that carries more of
+    its subject embeds nearer the notes about it.
+
+    Continuous on purpose: replacing one mention of a term with 'it' costs a little."""
+    if not q.terms:
+        return 1.0
+    carried = sum(t.weight for t in q.terms if t.word in f.terms) / q.total_weight
+    return 0.8 + 0.15 * carried + 0.05 * min(f.mentions, 3) / 3
+
+
+def passage_size(length: int) -> float:
+    """What a passage's length costs, in (0, 1]: nothing from 50 to 200 characters, smoothly
+    more the further outside (a step would let a cut that crosses it score higher).
+
+    >>> passage_size(120), round(passage_size(25), 2), round(passage_size(400), 2)
+    (1.0, 0.8, 0.71)
+    """
+    if length < 50:
+        return 0.6 + 0.4 * length / 50
+    return 1.0 if length <= 200 else (200 / length) ** 0.5
 
 
 class LineResult(NamedTuple):
@@ -270,11 +398,15 @@ def line_value(f: LineFacts, q: QueryInfo) -> LineResult:
     if f.babble:
         return LineResult(0.0, ((1.0, f"{label} is babble ({f.babble})."),))
     value = GAINS[f.kind].of(f, q)
-    if f.kind == HYDE and q.terms:
-        # A passage that carries more of the query's subject embeds nearer its notes.
-        said = sum(t.weight for t in q.terms if t.word in f.terms)
-        value *= 0.8 + 0.2 * said / q.total_weight
     notes = []
+    if f.kind == HYDE:
+        value *= passage_anchor(f, q)
+        size = passage_size(f.length)
+        if size < 1:
+            value *= size
+            notes.append(
+                (1 - size, f"{label} has {f.length} characters (50 to 200 suit a passage).")
+            )
     for rule in LINE_RULES:
         if f.kind not in rule.kinds:
             continue
@@ -431,23 +563,41 @@ def _unwanted(j: Judged) -> tuple[str, ...]:
 
 
 PENALTIES: tuple[Penalty, ...] = (
-    Penalty("template_tokens", 0.25, lambda j: _flag(j.expansion.leak),
-            "Chat-template tokens are left in the output"),
-    Penalty("think_block", 0.5, lambda j: _flag(j.expansion.think),
-            "The output has a <think> block; QMD asks for /no_think"),
-    Penalty("unprefixed", 0.6, lambda j: tuple(map(quote, j.expansion.invalid)),
-            "Lines without a lex:/vec:/hyde: prefix, which QMD skips: {hits}"),
+    Penalty(
+        "template_tokens",
+        0.25,
+        lambda j: _flag(j.expansion.leak),
+        "Chat-template tokens are left in the output",
+    ),
+    Penalty(
+        "think_block",
+        0.5,
+        lambda j: _flag(j.expansion.think),
+        "The output has a <think> block; QMD asks for /no_think",
+    ),
+    Penalty(
+        "unprefixed",
+        0.6,
+        lambda j: tuple(map(quote, j.expansion.invalid)),
+        "Lines without a lex:/vec:/hyde: prefix, which QMD skips: {hits}",
+    ),
     Penalty("dropped", 0.85, _dropped, "Lines with no query term, which QMD drops: {hits}"),
     Penalty("babble", 0.35, _babble, "Degenerate lines: {hits}"),
     Penalty("off_topic", 0.85, _off_topic_lines, "Lines about something else: {hits}"),
     Penalty("extra_lines", 0.85, _extra_lines, "More lines than QMD's prompt asks for: {hits}"),
     Penalty("repeated_line", 0.85, _repeated, "Lines that repeat an earlier line: {hits}"),
-    Penalty("template", 0.8, _templated,
-            "Lines that are a template, the same words for other queries of the batch: {hits}"),
+    Penalty(
+        "template",
+        0.8,
+        _templated,
+        "Lines that are a template, the same words for other queries of the batch: {hits}",
+    ),
     Penalty("missing_entity", 0.6, _missing_entities, "No line names the entity: {hits}"),
     Penalty("dropped_version", 0.85, _dropped_versions, "No line keeps the version of {hits}"),
     Penalty("missing_term", 0.85, _missing_terms, "No line mentions the key term: {hits}"),
-    Penalty("unwanted_type", 0.5, _unwanted, "Lines of a type the /only: query did not ask for: {hits}"),
+    Penalty(
+        "unwanted_type", 0.5, _unwanted, "Lines of a type the /only: query did not ask for: {hits}"
+    ),
 )
 
 

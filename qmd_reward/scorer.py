@@ -46,9 +46,7 @@ class _QueryCache:
 
     def __init__(self, info: QueryInfo) -> None:
         self.info = info
-        self.lines: OrderedDict[tuple[str, str], tuple[LineFacts, rules.LineResult]] = (
-            OrderedDict()
-        )
+        self.lines: OrderedDict[tuple[str, str], tuple[LineFacts, rules.LineResult]] = OrderedDict()
         self.skeletons: dict[str, str | None] = {}
 
     def line(self, kind: str, text: str) -> tuple[LineFacts, rules.LineResult]:
@@ -135,10 +133,7 @@ class Scorer:
         """
         self._analyse_many(p[0] for p in pairs if isinstance(p[0], str))
         templates = self._templates(pairs)
-        return [
-            self._score(p[0], p[1], p[2] if len(p) > 2 else None, templates)  # type: ignore[misc]
-            for p in pairs
-        ]
+        return [self._score(p[0], p[1], p[2] if len(p) > 2 else None, templates) for p in pairs]
 
     def _templates(self, pairs: Sequence[tuple]) -> frozenset[str]:
         """Skeletons that occur for two or more different queries."""
@@ -256,10 +251,11 @@ def _failed(info: QueryInfo, parsed: Expansion) -> ScoreCard:
     reason = "No lex:/vec:/hyde: line that QMD could read."
     if parsed.invalid:
         reason = f"No lex:/vec:/hyde: line that QMD could read: {rules.quote(parsed.invalid[0])}."
+    kinds = (info.only,) if info.only else ("lex", "vec", "hyde")
     return ScoreCard(
         score=0.0,
         rating=rating_for(0.0),
-        dimensions=MappingProxyType({}),
+        dimensions=MappingProxyType(dict.fromkeys((*kinds, "format"), 0.0)),
         deductions=(reason,),
         entities=tuple(e.name for e in info.entities),
         max_points=100.0,

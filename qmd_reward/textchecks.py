@@ -7,6 +7,7 @@ Each check is a small pure function; :mod:`qmd_reward.facts` calls them once per
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections import Counter
 from functools import cache, lru_cache
@@ -61,7 +62,7 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         top, count = Counter(counted).most_common(1)[0]
         if count >= 3 and count / len(counted) > 0.5:
             return f"the token {top!r} repeated"
-    doubled = sum(1 for a, b in zip(tokens, tokens[1:]) if a == b)
+    doubled = sum(1 for a, b in itertools.pairwise(tokens) if a == b)
     if doubled >= 3 or (doubled == 2 and any(map(_same3, tokens, tokens[1:], tokens[2:]))):
         return "words stuttered"
     if mojibake(text):
@@ -156,8 +157,8 @@ def truncation(text: str, lang: str = "en") -> str | None:
     """
     if ends_sentence(text):
         # '... when mutable code the.': a full stop after an article is no sentence's end.
-        last = words(text)[-1:] if words(text) else ()
-        return BROKEN_END if last and last[0] in _ARTICLES_AND_PREPOSITIONS else None
+        ending = words(text)[-1:]
+        return BROKEN_END if ending and ending[0] in _ARTICLES_AND_PREPOSITIONS else None
     stripped = text.rstrip()
     if stripped and stripped[-1] in _DANGLING:
         return "it ends on dangling punctuation"
@@ -193,6 +194,12 @@ def _word_starts(lang: str) -> frozenset[str]:
     )
 
 
+# Dots that end no sentence: versions, abbreviations, ellipses.
+_NOT_SENTENCE_ENDS = re.compile(
+    r"\d\.\d|\b(?:e\.g|i\.e|etc|vs|cf|approx|dr|mr|mrs|st)\.|\b\w\.(?=\w)|\.\.\.", re.I
+)
+
+
 def is_question(text: str) -> bool:
     """The passage asks instead of answering: it ends on a question mark and no sentence of
     it ends otherwise.
@@ -205,7 +212,7 @@ def is_question(text: str) -> bool:
     stripped = text.rstrip().rstrip(_CLOSERS)
     if not stripped.endswith(("?", "？")):
         return False
-    body = re.sub(r"\d\.\d|\b\w\.(?=\w)|\.\.\.", "", stripped)  # versions, e.g., ellipses
+    body = _NOT_SENTENCE_ENDS.sub("", stripped)
     return not any(mark in body for mark in ".!。！")
 
 

@@ -267,8 +267,9 @@ class QMDReward:
         """The one place the dataset's context reaches the scorer: relevant documents are
         passed only to a scorer with a retrieval judge, and only where there are some."""
         judged = getattr(self.scorer, "retrieval", None) is not None
-        batch = []
+        batch: list[tuple[str, str] | tuple[str, str, Any]] = []
         for item in items:
+            assert item.query is not None and item.text is not None  # _score passes only these
             relevant = self._relevant(item) if judged else None
             pair = (item.query, item.text)
             batch.append(pair if relevant is None else (*pair, relevant))

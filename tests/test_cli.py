@@ -1,5 +1,9 @@
+"""The qmd-reward command line: score files of records and explain one expansion."""
+
 import json
+import re
 from pathlib import Path
+from statistics import mean
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -95,18 +99,44 @@ def test_shipped_examples_separate_good_from_broken(tmp_path):
     labels = [json.loads(x).get("label") for x in DATA.read_text().splitlines()]
     scores = [json.loads(x)["score"] for x in out.read_text().splitlines()]
     assert len(labels) == len(scores)
-    good = [s for s, lab in zip(scores, labels) if lab == "good"]
-    broken = [s for s, lab in zip(scores, labels) if lab == "broken"]
-    assert good and broken
-    assert min(good) > 0.8
-    assert max(broken) < 0.4
+    by_label = {
+        label: [s for s, lab in zip(scores, labels) if lab == label]
+        for label in ("good", "mediocre", "broken")
+    }
+    good, mediocre, broken = by_label["good"], by_label["mediocre"], by_label["broken"]
+    assert good and mediocre and broken
+    assert min(good) - max(broken) >= 0.25  # every good record above every broken one, by a margin
+    assert min(good) > max(mediocre)
+    assert mean(good) > mean(mediocre) > mean(broken)
 
 
-def test_explain(capsys):
-    assert main(["explain", "who is TDS motorsports", "lex: TDS history\nvec: who runs TDS"]) == 0
+EXPLAINED = "lex: TDS history\nvec: who runs TDS\nSure, here you go!"
+
+
+def test_explain_shows_the_query_lines_dimensions_and_penalties(capsys):
+    assert main(["explain", "who is TDS motorsports", EXPLAINED]) == 0
     out = capsys.readouterr().out
-    for word in ("entities:", "format", "entity", "score:", "tds"):
-        assert word in out
+    assert re.search(r"entities:.*tds", out)
+    assert re.search(r"key terms:.*motorsports", out)
+    # each typed line with its value
+    assert re.search(r"^\s+[01]\.\d\d\s+lex\s+TDS history$", out, re.M)
+    assert re.search(r"^\s+[01]\.\d\d\s+vec\s+who runs TDS$", out, re.M)
+    dimensions = out.split("dimensions:")[1]
+    for name in ("lex", "vec", "hyde", "format", "total"):
+        assert re.search(rf"^\s+{name}\s+\d", dimensions, re.M), name
+    assert re.search(r"^\s+unprefixed\s+x0\.\d+$", out.split("penalties")[1], re.M)
+    assert "deductions (costliest first):" in out
+    assert re.search(r"score: [01]\.\d{3}\s+rating: \w+", out)
+
+
+def test_explain_reads_the_expansion_from_stdin_and_shows_an_only_request(monkeypatch, capsys):
+    import io
+
+    monkeypatch.setattr("sys.stdin", io.StringIO("lex: ssh key login\n"))
+    assert main(["explain", "ssh key authentication /only:lex"]) == 0
+    out = capsys.readouterr().out
+    assert "(/only:lex)" in out and "ssh key login" in out
+    assert "penalties" not in out  # a clean expansion has none to show
 
 
 @settings(

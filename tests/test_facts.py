@@ -56,7 +56,9 @@ def test_the_query_spelling_of_the_entity_is_not_an_alias(facts):
 
 
 def test_function_words_are_ignored(facts):
-    assert residue(facts("docker compose volumes", "lex", "the docker and compose of volumes")) == ()
+    assert (
+        residue(facts("docker compose volumes", "lex", "the docker and compose of volumes")) == ()
+    )
 
 
 def test_padding_words_are_generic(facts):
@@ -66,7 +68,9 @@ def test_padding_words_are_generic(facts):
 
 
 def test_a_cut_off_last_word_of_a_passage_says_nothing(facts):
-    cut = facts("sourdough starter feeding schedule", "hyde", "Feed the sourdough starter at room temperat")
+    cut = facts(
+        "sourdough starter feeding schedule", "hyde", "Feed the sourdough starter at room temperat"
+    )
     assert cut.truncation == "it is cut mid-word"
     assert "temperat" not in residue(cut)
 
@@ -116,7 +120,12 @@ def test_relaxing_keeps_more_when_more_terms_are_kept(facts):
 
 
 @pytest.mark.parametrize(
-    "line", ["ice core carbon dating", "glacier ice core carbon dating", "glacier ice core carbon dating isotopes"]
+    "line",
+    [
+        "ice core carbon dating",
+        "glacier ice core carbon dating",
+        "glacier ice core carbon dating isotopes",
+    ],
 )
 def test_dropping_the_rarest_term_or_none_is_no_relaxation(facts, line):
     assert facts(GLACIER, "lex", line).relaxes == 0
@@ -124,7 +133,11 @@ def test_dropping_the_rarest_term_or_none_is_no_relaxation(facts, line):
 
 def test_relaxing_a_long_natural_query(facts):
     query = "meeting notes with Priya about the Q3 budget"
-    assert facts(query, "lex", "Priya Q3 budget").relaxes > facts(query, "lex", "Priya budget").relaxes > 0
+    assert (
+        facts(query, "lex", "Priya Q3 budget").relaxes
+        > facts(query, "lex", "Priya budget").relaxes
+        > 0
+    )
     assert facts(query, "lex", "meeting notes budget").relaxes == 0
 
 
@@ -154,7 +167,9 @@ def test_unbalanced_quotes(facts):
 
 
 def test_a_term_said_twice_is_stuffed(facts):
-    assert facts("python asyncio event loop", "lex", "asyncio asyncio event loop").stuffed == ("asyncio",)
+    assert facts("python asyncio event loop", "lex", "asyncio asyncio event loop").stuffed == (
+        "asyncio",
+    )
     assert facts("python asyncio event loop", "lex", "asyncio event loop").stuffed == ()
 
 
@@ -194,7 +209,8 @@ def test_a_chinese_sentence_is_natural(facts):
 
 
 @pytest.mark.parametrize(
-    "line", ["python asyncio event loop", "Python asyncio event loop?", "the python asyncio event loop"]
+    "line",
+    ["python asyncio event loop", "Python asyncio event loop?", "the python asyncio event loop"],
 )
 def test_restating_the_query(facts, line):
     assert facts("python asyncio event loop", "vec", line).restates
@@ -202,7 +218,10 @@ def test_restating_the_query(facts, line):
 
 @pytest.mark.parametrize(
     "line",
-    ["python asyncio event loop explained in detail", "how does the asyncio event loop schedule tasks"],
+    [
+        "python asyncio event loop explained in detail",
+        "how does the asyncio event loop schedule tasks",
+    ],
 )
 def test_adding_to_the_query_is_not_restating_it(facts, line):
     assert not facts("python asyncio event loop", "vec", line).restates
@@ -222,9 +241,16 @@ def test_truncation_is_a_fact_of_passages_only(facts):
 
 def test_meta_talk_the_query_itself_uses_is_not_meta_talk(facts):
     assert facts("ssh keys", "vec", "the user is asking about ssh keys").meta
-    assert facts("what the user wants from ux research", "vec", "what the user wants in ux research").meta == ()
+    assert (
+        facts(
+            "what the user wants from ux research", "vec", "what the user wants in ux research"
+        ).meta
+        == ()
+    )
 
 
 def test_drift_is_recorded_for_a_german_query(facts):
     assert facts("wie installiere ich docker", "vec", "how do I install docker on ubuntu").drift
-    assert not facts("wie installiere ich docker", "vec", "wie installiere ich docker unter ubuntu").drift
+    assert not facts(
+        "wie installiere ich docker", "vec", "wie installiere ich docker unter ubuntu"
+    ).drift

@@ -93,7 +93,9 @@ def test_any_unicode_text_never_raises(scorer, query, expansion):
 @settings(max_examples=30, deadline=None)
 @given(st.text(max_size=40), st.lists(st.text(max_size=120), max_size=4))
 def test_any_unicode_typed_lines_never_raise(scorer, query, texts):
-    expansion = "\n".join(f"{kind}: {text}" for kind, text in zip(["lex", "vec", "hyde"] * 2, texts))
+    expansion = "\n".join(
+        f"{kind}: {text}" for kind, text in zip(["lex", "vec", "hyde"] * 2, texts)
+    )
     assert 0.0 <= scorer.score(query, expansion).score <= 1.0
 
 

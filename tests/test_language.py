@@ -27,11 +27,6 @@ def test_english_queries_with_loanwords_stay_english(query):
     assert language(query) == "en"
 
 
-@pytest.mark.xfail(
-    reason="BUG: 'el' plus the 'ñ' count as two pieces of Spanish evidence, so an English "
-    "query about El Niño is read as Spanish and its English lines are charged as drift",
-    strict=True,
-)
 def test_an_english_query_about_el_nino_stays_english():
     assert language("el niño weather pattern") == "en"
 
@@ -57,18 +52,18 @@ def test_german_french_and_spanish_queries_are_recognised(query, lang):
     assert language(query) == lang
 
 
-@pytest.mark.xfail(
-    reason="BUG: 'de', the commonest French word, is missing from the French stop words, so "
-    "'recette de la tarte aux pommes' scores 'de'+'la' for Spanish and is read as Spanish",
-    strict=True,
-)
 def test_a_french_query_with_de_is_french():
     assert language("recette de la tarte aux pommes") == "fr"
 
 
 @pytest.mark.parametrize(
     ("query", "lang"),
-    [("北京天气", "han"), ("東京の天気", "japanese"), ("서울 날씨", "hangul"), ("погода в москве", "cyrillic")],
+    [
+        ("北京天气", "han"),
+        ("東京の天気", "japanese"),
+        ("서울 날씨", "hangul"),
+        ("погода в москве", "cyrillic"),
+    ],
 )
 def test_queries_in_other_scripts_are_named_by_script(query, lang):
     assert language(query) == lang

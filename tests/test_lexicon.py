@@ -9,7 +9,7 @@ def test_zipf_reads_wordfreq_exactly():
     """lexicon.zipf reads wordfreq's table for plain words: it must agree with
     wordfreq.zipf_frequency on every word, known or not, in English and other languages."""
     for lang in ("en", "de", "es"):
-        sample = top_n_list(lang, 20000)[::7] + ["zxqvbn", "kubernetes", "pgbouncer"]
+        sample = [*top_n_list(lang, 20000)[::7], "zxqvbn", "kubernetes", "pgbouncer"]
         for word in sample:
             assert zipf(word, lang) == zipf_frequency(word, lang), (word, lang)
 

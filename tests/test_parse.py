@@ -31,12 +31,16 @@ def test_of_type_gives_the_texts_of_one_type_in_order():
     assert parsed.of_type("hyde") == ()
 
 
-@pytest.mark.parametrize("line", [" lex : ssh keys ", "lex:ssh keys", "lex :ssh keys", "\tlex:  ssh keys"])
+@pytest.mark.parametrize(
+    "line", [" lex : ssh keys ", "lex:ssh keys", "lex :ssh keys", "\tlex:  ssh keys"]
+)
 def test_spaces_around_the_colon_do_not_matter(line):
     assert parse_expansion(line).lines == (Line("lex", "ssh keys", 1),)
 
 
-@pytest.mark.parametrize("line", ["LEX: ssh keys", "Lex: ssh keys", "VEC: a key", "Hyde: a passage"])
+@pytest.mark.parametrize(
+    "line", ["LEX: ssh keys", "Lex: ssh keys", "VEC: a key", "Hyde: a passage"]
+)
 def test_type_must_be_written_in_lowercase(line):
     parsed = parse_expansion(line)
     assert parsed.lines == () and parsed.invalid == (line,)
@@ -53,7 +57,8 @@ def test_blank_lines_are_skipped_but_line_numbers_count_them():
 
 
 @pytest.mark.parametrize(
-    "junk", ["Sure! Here are some expansions:", "lex", ":", "query: ssh", "- lex: ssh", "lexical: ssh"]
+    "junk",
+    ["Sure! Here are some expansions:", "lex", ":", "query: ssh", "- lex: ssh", "lexical: ssh"],
 )
 def test_invalid_lines_are_kept_as_invalid_and_typed_lines_still_parse(junk):
     parsed = parse_expansion(f"lex: ssh keys\n{junk}\nvec: log in with a key")

@@ -17,6 +17,7 @@ from qmd_reward.rules import (
     LineRule,
     combined,
     line_value,
+    passage_size,
 )
 
 QA = "how to rotate a tls certificate"
@@ -65,8 +66,8 @@ LINE_CASES = [
         "entity_unnamed",
         "hyde",
         QE,
-        "The motorsports team races in endurance events at Le Mans and Daytona with prototype cars.",
-        "TDS Motorsports races in endurance events at Le Mans and Daytona with prototype cars.",
+        "The motorsports team races in endurance events at Le Mans and Daytona in prototypes.",
+        "TDS Motorsports races in endurance events at Le Mans and Daytona in prototypes.",
     ),
     (
         "generic_unnamed",
@@ -142,7 +143,7 @@ LINE_CASES = [
         "meta_talk",
         "hyde",
         QS,
-        "The user wants to know that you feed a sourdough starter twice a day with flour and water.",
+        "The user wants to know that you feed a sourdough starter twice a day with flour.",
         HYDE_OK,
     ),
     (
@@ -156,7 +157,7 @@ LINE_CASES = [
         "repeats",
         "vec",
         QS,
-        "how often should I feed a sourdough starter flour, more flour, flour again and flour daily",
+        "how often should I feed a sourdough starter flour, more flour, flour again, flour",
         "how often should I feed a sourdough starter flour and water daily",
     ),
     (
@@ -190,8 +191,6 @@ LINE_CASES = [
         "Feed a sourdough starter twice a day; the details and information vary by kitchen.",
         HYDE_OK,
     ),
-    ("length", "hyde", QS, "Feed the sourdough starter daily.", HYDE_OK),
-    ("length", "hyde", QS, LONG_HYDE, HYDE_OK),
 ]
 LINE_IDS = [f"{name}-{kind}-{i}" for i, (name, kind, *_) in enumerate(LINE_CASES)]
 
@@ -302,11 +301,6 @@ def test_a_defect_said_twice_costs_more_than_once(judge_line):
     assert twice.value < once.value
 
 
-@pytest.mark.xfail(
-    reason="BUG: meta_talk reads 'a user' as talk about the searcher, so a passage about "
-    "adding a user account is charged as meta talk",
-    strict=True,
-)
 def test_a_passage_about_user_accounts_is_not_meta_talk(judge_line):
     q, f, _ = judge_line(
         "linux add user to group",
@@ -314,6 +308,38 @@ def test_a_passage_about_user_accounts_is_not_meta_talk(judge_line):
         "Run usermod -aG docker alice to add a user to the docker group, then log in again.",
     )
     assert not rule_for("meta_talk", "hyde").hits(f, q)
+
+
+# --- passages: length and anchoring --------------------------------------------------------
+
+
+@pytest.mark.parametrize("text", ["Feed the sourdough starter daily.", LONG_HYDE])
+def test_a_passage_of_the_wrong_length_costs_and_says_so(judge_line, text):
+    *_, result = judge_line(QS, "hyde", text)
+    *_, right = judge_line(QS, "hyde", HYDE_OK)
+    assert result.value < right.value
+    assert any("characters" in note for _, note in result.notes)
+    assert not any("characters" in note for _, note in right.notes)
+
+
+def test_passage_size_is_free_from_50_to_200_characters():
+    assert all(passage_size(n) == 1.0 for n in (50, 120, 200))
+
+
+def test_passage_size_costs_smoothly_more_the_further_outside():
+    short = [passage_size(n) for n in range(0, 51, 5)]
+    long = [passage_size(n) for n in range(200, 1001, 50)]
+    assert all(a < b for a, b in itertools.pairwise(short))
+    assert all(a > b for a, b in itertools.pairwise(long))
+    assert all(0 < size <= 1 for size in short + long)
+    assert passage_size(49) > 0.95 and passage_size(201) > 0.95  # no step at the edges
+
+
+def test_a_passage_that_names_its_subject_again_instead_of_it_is_worth_more(judge_line):
+    named = "Give a sourdough starter flour and water twice a day; the starter doubles in hours."
+    *_, named_result = judge_line(QS, "hyde", named)
+    *_, pronoun_result = judge_line(QS, "hyde", named.replace("the starter", "it"))
+    assert named_result.value > pronoun_result.value
 
 
 # --- lines QMD cannot use ------------------------------------------------------------------
@@ -438,7 +464,9 @@ def test_combined_does_not_depend_on_order(kind):
 def test_dimension_max_in_full_mode():
     for name in DIMENSIONS:
         assert dimension_max(name, None) > 0
-    assert dimension_max("format", None) < min(dimension_max(k, None) for k in ("lex", "vec", "hyde"))
+    assert dimension_max("format", None) < min(
+        dimension_max(k, None) for k in ("lex", "vec", "hyde")
+    )
 
 
 def test_full_mode_dimensions_make_up_the_card_total(scorer):
@@ -482,7 +510,7 @@ GOOD_V = (
     "lex: svelte 5 runes $state\n"
     "lex: svelte runes $derived\n"
     "vec: how do runes replace reactive declarations in svelte 5\n"
-    "hyde: Svelte 5 introduces runes such as $state and $derived, which replace let and $: reactivity."
+    "hyde: Svelte 5 introduces runes such as $state and $derived, which replace $: reactivity."
 )
 ONLY_LEX = 'lex: sourdough starter levain\nlex: "sourdough starter" hydration'
 
@@ -554,7 +582,9 @@ def test_each_type_allows_its_number_of_lines(scorer):
 
 
 def test_a_line_of_an_unwanted_type_earns_nothing(scorer):
-    card = scorer.score(QS + " /only:lex", ONLY_LEX + "\nvec: how often should I feed a sourdough starter")
+    card = scorer.score(
+        QS + " /only:lex", ONLY_LEX + "\nvec: how often should I feed a sourdough starter"
+    )
     assert [value for kind, _, value in card.lines if kind == "vec"] == [0.0]
 
 

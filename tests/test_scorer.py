@@ -27,7 +27,15 @@ def test_public_score_returns_a_json_ready_scorecard():
     assert 0 <= card.score <= 1
     assert card.rating in RATING_NAMES and card.rating == rating_for(card.score)
     d = card.to_dict()
-    assert set(d) >= {"score", "rating", "dimensions", "penalties", "deductions", "entities", "lines"}
+    assert set(d) >= {
+        "score",
+        "rating",
+        "dimensions",
+        "penalties",
+        "deductions",
+        "entities",
+        "lines",
+    }
     json.dumps(d)
 
 
@@ -134,12 +142,15 @@ def test_an_only_query_prefers_its_type_alone(scorer):
 
 
 @pytest.mark.parametrize(
-    "text", ["", "   \n\n", "Sure! Here you go.", "<think>lex: ssh</think>", "LEX: ssh keys", "<|im_end|>"]
+    "text",
+    ["", "   \n\n", "Sure! Here you go.", "<think>lex: ssh</think>", "LEX: ssh keys", "<|im_end|>"],
 )
 def test_an_output_without_a_typed_line_is_the_hard_zero(scorer, text):
     card = scorer.score(QUERY, text)
     assert card.score == 0.0 and card.rating == "Failed"
-    assert dict(card.dimensions) == {} and card.lines == ()
+    # every dimension is there, at zero: a training log's per-dimension means stay defined
+    assert dict(card.dimensions) == dict.fromkeys(("lex", "vec", "hyde", "format"), 0.0)
+    assert card.lines == ()
     assert card.deductions and "No lex:/vec:/hyde: line" in card.deductions[0]
 
 
@@ -231,13 +242,19 @@ def test_a_blind_lex_line_is_charged(judged):
 
 @pytest.mark.parametrize(
     ("a", "b"),
-    [("ssh key login", "login ssh keys"), ("ssh key login", "SSH  key login"), ("docker volumes", "docker volume")],
+    [
+        ("ssh key login", "login ssh keys"),
+        ("ssh key login", "SSH  key login"),
+        ("docker volumes", "docker volume"),
+    ],
 )
 def test_near_duplicates(a, b):
     assert near_duplicate(a, b)
 
 
-@pytest.mark.parametrize(("a", "b"), [("ssh", "ssh key"), ("ssh key login", "ssh agent forwarding"), ("", "")])
+@pytest.mark.parametrize(
+    ("a", "b"), [("ssh", "ssh key"), ("ssh key login", "ssh agent forwarding"), ("", "")]
+)
 def test_not_near_duplicates(a, b):
     assert not near_duplicate(a, b)
 

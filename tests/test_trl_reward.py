@@ -343,13 +343,6 @@ REFERENCES = [
 ]
 
 
-REFERENCES_BUG = (
-    "BUG: Corpus.from_references (qmd_reward/retrieval/corpus.py) imports the removed module "
-    "qmd_reward.expansion, so QMDReward.with_references raises ModuleNotFoundError"
-)
-
-
-@pytest.mark.xfail(reason=REFERENCES_BUG, raises=ModuleNotFoundError, strict=True)
 def test_references_give_the_retrieval_dimension_against_pseudo_relevance():
     reward = QMDReward.with_references(REFERENCES)
     bridging = "lex: ssh-keygen ssh-copy-id public key\nvec: log in to a server with an ssh key"
@@ -361,7 +354,6 @@ def test_references_give_the_retrieval_dimension_against_pseudo_relevance():
     )
 
 
-@pytest.mark.xfail(reason=REFERENCES_BUG, raises=ModuleNotFoundError, strict=True)
 def test_grpo_uses_the_references_column_for_retrieval():
     datasets = pytest.importorskip("datasets")
     from trainers.config import RewardConfig

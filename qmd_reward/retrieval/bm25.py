@@ -37,9 +37,9 @@ class BM25Weights:
         total = float(doc_len.sum())
         avgdl = total / n_docs if n_docs else 0.0
         # An all-empty corpus has avgdl 0; nothing can match it, so any finite norm does.
-        ratio = doc_len / avgdl if avgdl > 0 else np.zeros(n_docs)
+        ratio = np.asarray(doc_len, dtype=np.float64) / avgdl if avgdl > 0 else np.zeros(n_docs)
         length_norm = K1 * (1 - B + B * ratio)
-        idfs = raw_idf(n_docs, doc_freq) if len(doc_freq) else np.zeros(0)
+        idfs = np.asarray(raw_idf(n_docs, doc_freq) if len(doc_freq) else np.zeros(0))
         average_idf = float(idfs.sum()) / len(idfs) if len(idfs) else 0.0
         return cls(n_docs, np.asarray(length_norm, dtype=np.float64), EPSILON * average_idf)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Hashable, Mapping, Sequence
+from typing import Any
 
 NDCG_DEPTH = 10
 MAX_POINTS = 20.0
@@ -12,7 +13,7 @@ MAX_POINTS = 20.0
 GAIN_SCALE = 2.5
 
 
-def best_rank(ranking: Sequence[Hashable], relevant: Mapping[Hashable, int]) -> int | None:
+def best_rank(ranking: Sequence[Hashable], relevant: Mapping[Any, int]) -> int | None:
     """1-based rank of the first relevant document, or None when none was retrieved."""
     for position, doc in enumerate(ranking):
         if relevant.get(doc, 0) > 0:
@@ -20,13 +21,13 @@ def best_rank(ranking: Sequence[Hashable], relevant: Mapping[Hashable, int]) -> 
     return None
 
 
-def reciprocal_rank(ranking: Sequence[Hashable], relevant: Mapping[Hashable, int]) -> float:
+def reciprocal_rank(ranking: Sequence[Hashable], relevant: Mapping[Any, int]) -> float:
     rank = best_rank(ranking, relevant)
     return 0.0 if rank is None else 1.0 / rank
 
 
 def ndcg(
-    ranking: Sequence[Hashable], relevant: Mapping[Hashable, int], depth: int = NDCG_DEPTH
+    ranking: Sequence[Hashable], relevant: Mapping[Any, int], depth: int = NDCG_DEPTH
 ) -> float:
     """nDCG@depth with linear gains (trec_eval's convention, as BEIR reports it)."""
     gains = sorted((g for g in relevant.values() if g > 0), reverse=True)[:depth]

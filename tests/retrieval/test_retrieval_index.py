@@ -6,9 +6,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from rank_bm25 import BM25Okapi
 
+from qmd_reward.fts import stems
 from qmd_reward.retrieval import BM25Index
 from qmd_reward.retrieval.store import cache_path
-from qmd_reward.fts import stems
 
 from retrieval_helpers import IndexFactory, corpus_of
 

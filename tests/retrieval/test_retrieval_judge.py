@@ -71,7 +71,9 @@ def test_expansion_lines_are_searched_as_hybrid_query_searches_them(judge: Retri
     to the end of the line (buildFTS5Query), and only negations still match nothing."""
     result = judge.evaluate("python", ['"python', "-python"], ["code"])
     assert [line.error for line in result.lines] == [None, "only negated terms"]
-    assert result.lines[0].matched == judge.evaluate("python", ['"python"'], ["code"]).lines[0].matched
+    assert (
+        result.lines[0].matched == judge.evaluate("python", ['"python"'], ["code"]).lines[0].matched
+    )
 
 
 def test_unknown_relevance_is_neutral(judge: RetrievalJudge) -> None:

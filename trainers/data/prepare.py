@@ -171,9 +171,7 @@ def key_terms(example: Example) -> KeyTerms:
     """
     text = split_only_mode(example.query).text
     query = list(map(_base, words(text)))
-    parsed = [
-        line for line in parse_expansion(example.expansion).lines if line.type != "hyde"
-    ]
+    parsed = [line for line in parse_expansion(example.expansion).lines if line.type != "hyde"]
     lines = [list(map(_base, words(line.text))) for line in parsed]
     lex_words = {w for line, p in zip(lines, parsed) if p.type == "lex" for w in line}
     skip = NOT_TOPICS
