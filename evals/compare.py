@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TextIO
 
-from qmd_reward import Scorer
+from qmd_reward import SCORE_BATCH, Scorer, batched
 from qmd_reward.present import write_table
 from qmd_reward.records import read_records
 
@@ -131,7 +131,9 @@ def load_side(path: str, scorer: Scorer) -> Side:
         if record.error:
             side.errors.append(f"{record.file}:{record.line}: {record.error}")
     scorable = [r for r in records if r.scorable]
-    cards = scorer.score_batch([(r.query or "", r.expansion or "") for r in scorable])
+    cards = []
+    for batch in batched(scorable, SCORE_BATCH):  # as `qmd-reward score` batches them
+        cards += scorer.score_batch([(r.query or "", r.expansion or "") for r in batch])
     for record, card in zip(scorable, cards):
         query = record.query or ""
         side.scores.setdefault(query, []).append(card.score)

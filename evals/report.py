@@ -8,14 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from qmd_reward import RATING_NAMES, ScoreCard, Scorer, dimension_max
+from qmd_reward import RATING_NAMES, SCORE_BATCH, ScoreCard, Scorer, dimension_max
 from qmd_reward.present import histogram, write_table
 from qmd_reward.records import Record, read_records
 from qmd_reward.summary import Summary
 
 from .queries import UNCATEGORISED, category_map, read_queries
-
-BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -115,7 +113,7 @@ def build_report(
             report.summary.skipped += 1
         else:
             pending.append(record)
-            if len(pending) >= BATCH:
+            if len(pending) >= SCORE_BATCH:
                 flush()
     flush()
     return report

@@ -19,7 +19,7 @@ from .prompts import user_message
 from .records import Record, RecordError, batched, parse_record, read_paths, read_records
 from .rules import DIMENSIONS, dimension_max
 from .scorecard import RATING_NAMES, ScoreCard, rating_for
-from .scorer import Scorer, score
+from .scorer import SCORE_BATCH, Scorer, score
 
 __version__ = "0.2.0"
 
@@ -27,6 +27,7 @@ __all__ = [
     "DIMENSIONS",
     "LINE_TYPES",
     "RATING_NAMES",
+    "SCORE_BATCH",
     "EntityDetector",
     "Expansion",
     "HeuristicEntityDetector",

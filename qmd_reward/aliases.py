@@ -15,14 +15,17 @@ import re
 from functools import lru_cache
 from importlib import resources
 
-from .detectors import is_person, normalise_entity
+from .detectors import MODEL_WORDS, is_person, normalise_entity
 
 __all__ = ["aliases", "is_person", "split_version"]
 
-# A version: 5, 20, 3.12, 24.04, v2, 8.1a; after it, model words ('iphone 15 pro').
+# A version: 5, 20, 3.12, 24.04, v2, 8.1a; after it, model words ('iphone 15 pro'), and the
+# words the detector keeps with a version ('claude 3.5 sonnet'), so the two agree on where
+# the name ends.
 _NUMBER = re.compile(r"^v?\d+(?:\.\d+)*[a-z]?$")
-_MODEL_WORDS = frozenset(
-    "pro max mini ultra plus lts beta alpha preview rc se turbo edition".split()
+_MODEL_WORDS = (
+    frozenset("pro max mini ultra plus lts beta alpha preview rc se turbo edition".split())
+    | MODEL_WORDS
 )
 
 
@@ -53,6 +56,8 @@ def split_version(entity: str) -> tuple[str, str | None]:
     (('gpt-4', None), ('iphone', '15 pro'), ('node', '20'))
     >>> split_version("world war ii"), split_version("ubuntu 24.04 lts"), split_version("20")
     (('world war ii', None), ('ubuntu', '24.04 lts'), ('20', None))
+    >>> split_version("claude 3.5 sonnet"), split_version("gemini 1.5 flash")
+    (('claude', '3.5 sonnet'), ('gemini', '1.5 flash'))
     """
     words = normalise_entity(entity).split()
     for start in range(1, len(words)):

@@ -20,10 +20,9 @@ from .present import progress, result_record
 from .records import batched, read_paths
 from .retrieval.cli import add_parsers as add_retrieval_parsers
 from .retrieval.cli import add_relevance_arguments
-from .scorer import Scorer
+from .scorer import SCORE_BATCH, Scorer
 from .summary import Summary, render
 
-BATCH = 256
 ENTRY_POINT_GROUP = "qmd_reward.commands"
 
 AddParsers = Callable[[Any], None]  # add_parsers(subparsers) of a command module
@@ -37,7 +36,7 @@ def cmd_score(args: argparse.Namespace) -> int:
     output = open(args.output, "w", encoding="utf-8") if args.output else None  # noqa: SIM115
     bar = progress(" records")
     try:
-        for batch in batched(read_paths(args.files), BATCH):
+        for batch in batched(read_paths(args.files), SCORE_BATCH):
             scorable = [r for r in batch if r.scorable]
             cards = iter(
                 scorer.score_batch(

@@ -11,6 +11,13 @@ surname), then single-word gazetteer names, then NER, then shape. Tokens that ar
 (error codes, file names, code identifiers, CLI flags, addresses) are set aside first, so
 no signal can make a name of them.
 
+Names that are also words (go, excel, wise, turkey) count only in their named sense, read
+from the rest of the query: a capital mid-sentence, a technical word ('groupby', or two weak
+ones such as 'loop' and 'files'), another technology already named, finance words for a
+bank, travel words for a place, or a comparison with a name ('revolut vs wise'). In a query
+in another language, or one full of another language's words, that language's function
+words and everyday words are never names ('über' is not Uber, 'Wetter' is the weather).
+
 This module is self-contained for detection (it imports no scorer, rubric or retrieval
 code): :class:`EntityDetector`, :func:`default_detector`, :func:`normalise_entity` and
 :data:`LEADING_NON_ENTITIES` are the names other modules import from here.
@@ -26,7 +33,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Protocol
 
-from .language import language, script
+from .language import frequency_code, function_word, language, script
 from .lexicon import word_list, zipf
 from .text import FUNCTION_WORDS, STOPWORDS
 
@@ -86,7 +93,10 @@ NER_FALSE_FRIENDS = frozenset(
     """config setup auth cache login admin repo todo backup template templates notes
     checklist standup summarize kernel""".split()
 )
-# Words that make an ambiguous name (go, rust, swift) mean the technology.
+# Words that make an ambiguous name (go, rust, swift) mean the technology, in English and
+# in the other languages queries come in ('instalar python en mac'). Names of technologies
+# are not here: they are context through the gazetteer, weighed by how common the
+# ambiguous word is ('rust vs python', but not 'http 429 too many requests').
 TECH_CONTEXT = frozenset(
     """code coding program programming compile compiler error errors generics borrow checker
     async await concurrency actors goroutine goroutines module modules package packages crate
@@ -98,14 +108,12 @@ TECH_CONTEXT = frozenset(
     settings sync extension extensions widget widgets controller controllers endpoint
     endpoints client clients backend frontend middleware orm repo repos repository container
     containers deployment deployments microservice microservices serverless schema
-    schemas localhost browser browsers devtools url urls html css http https cors redirect
-    redirects proxy dataframe dataframes groupby vlookup xlookup hlookup spreadsheet
-    spreadsheets formula formulas regex sql json csv yaml script scripts scripting command
-    commands stdout stderr stdin filename filenames encoding env typescript tuple tuples
-    boolean undefined nullable array arrays refactor linter linting formatter assertion
-    assertions unittest config configuration repo repos vm vms kubernetes docker terraform
-    instances exception exceptions stacktrace segfault traceback latency deploy deploying
-    ide vscode github gitlab git npm pip
+    schemas localhost browser browsers devtools url urls cors redirect redirects proxy terminal
+    dataframe dataframes groupby vlookup xlookup hlookup spreadsheet spreadsheets formula
+    formulas regex script scripts scripting command commands stdout stderr stdin filename
+    filenames encoding env tuple tuples boolean undefined nullable array arrays refactor
+    linter linting formatter assertion assertions config configuration vm vms instances
+    exception exceptions stacktrace segfault traceback latency deploy deploying ide
     instalar installieren installiere installer installare instalação configurar
     konfigurieren configurer configurare programmieren programación programmation código
     codice fehler erreur errore erro servidor serveur datenbank fichier datei archivo
@@ -121,7 +129,7 @@ WEAK_TECH_CONTEXT = frozenset(
     cache tab tabs state lock backend storage bucket object objects class classes hook hooks
     component components props render rendering pipeline branch log logs logging memory
     timeout query queries index update upgrade window download data export import parse
-    parsing print output input terminal shell directory directories variable variables
+    parsing print output input shell directory directories variable variables
     argument arguments typing typed method methods lint mock mocks mocking commit commits
     cluster clusters pod pods bug bugs instance dom""".split()
 )
@@ -172,6 +180,22 @@ NAME_PARTICLES = frozenset(
 _NAME_CUES = frozenset(
     "with from for to by ask tell call email emailed text texted meet met cc invite thank".split()
 )
+# Words that join one person to the next: 'with olivia and raj', 'jen & tomás'.
+_NAME_JOINERS = frozenset("and or und et y e".split())
+# Particles that start a surname used alone: 'de niro', 'van gogh', 'von neumann'.
+_SURNAME_PARTICLES = frozenset("de da di van von du del della dos der".split())
+# Places named after a person: 'charles de gaulle airport', 'lincoln memorial'.
+_FACILITIES = frozenset("airport memorial stadium bridge".split())
+# Words after a version that name the model: 'claude 3.5 sonnet', 'gpt-3.5 turbo',
+# 'ubuntu 22.04 lts', 'galaxy s24 ultra' (only after a version: 'claude sonnet' alone is not
+# read this way). 'plus' and 'nano' are left out: 'python 3 plus django', 'ubuntu 22.04 nano'.
+MODEL_WORDS = frozenset("sonnet opus haiku flash turbo ultra lts instruct".split())
+# ...and 'flash' only after a decimal version ('gemini 1.5 flash', not 'android 14 flash').
+_DECIMAL_MODEL_WORDS = frozenset({"flash"})
+# Comparisons: 'revolut vs wise' puts both sides in the same (named) sense.
+_COMPARISONS = frozenset("vs versus".split())
+# Letters and digits glued together are technical: 'utf-8', 'ec2', 'ipv6', 'x86', 'mp4'.
+_TECH_SHAPE = re.compile(r"^[a-z]{2,}-?\d+[a-z\d]*$")
 _CALENDAR = frozenset(
     """january february march april may june july august september october november december
     monday tuesday wednesday thursday friday saturday sunday spring summer autumn fall
@@ -234,11 +258,18 @@ def _key(token: str) -> str:
     return normalise_entity(token)
 
 
+# Letters that Unicode does not decompose but readers write plainly: 'lukasz' for 'łukasz'.
+_PLAIN_LETTERS = str.maketrans(
+    {"ł": "l", "đ": "d", "ð": "d", "ø": "o", "þ": "th", "æ": "ae", "œ": "oe", "ß": "ss", "ı": "i"}
+)
+
+
 @lru_cache(maxsize=65536)
 def _fold(text: str) -> str:
     """Accents off, so that 'zurich' finds 'zürich' and 'sao paulo' finds 'são paulo'."""
     if text.isascii():
         return text
+    text = text.translate(_PLAIN_LETTERS)
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
@@ -304,6 +335,27 @@ def _compound(word: str, lang: str = "en") -> bool:
         zipf(word[:i], lang) >= _COMPOUND_PART_ZIPF and zipf(word[i:], lang) >= _COMPOUND_PART_ZIPF
         for i in range(3, len(word) - 2)
     )
+
+
+# Zipf above which a word of a query's own language is a function word of it, never a name:
+# German 'über' (6.39), French 'très'; country names stay below it (France 5.98, Brasil 6.04).
+_FOREIGN_FUNCTION_ZIPF = 6.1
+
+
+def _foreign_function_word(word: str, code: str) -> bool:
+    return function_word(word, code) or zipf(word, code) >= _FOREIGN_FUNCTION_ZIPF
+
+
+# A word this common in another language, and this much commoner there than in English, is
+# that language's word ('wetter', 'morgen'), unless a list knows it as a name.
+_FOREIGN_EVERYDAY_ZIPF = 4.0
+_FOREIGN_SPREAD = 1.5
+
+
+@lru_cache(maxsize=65536)
+def _foreign_everyday(word: str) -> bool:
+    other = max(zipf(word, lang) for lang in _OTHER_LANGS)
+    return other >= _FOREIGN_EVERYDAY_ZIPF and other - zipf(word) >= _FOREIGN_SPREAD
 
 
 def _is_acronym(word: str) -> bool:
@@ -489,6 +541,7 @@ class _Lists:
     names: frozenset[str]  # unambiguous names: technology, organisations, places, people
     tech: frozenset[str]  # gazetteer.txt only: a hit there is technical context
     ambiguous: frozenset[str]  # technology names that are also words (go, rust, apple)
+    finance: frozenset[str]  # banks and brokers that are also words (wise, chase, fidelity)
     places_ambiguous: frozenset[str]  # places that are also words (turkey, nice, reading)
     not_names: frozenset[str]  # compounds that contain a name and name nothing
     longest: int
@@ -517,13 +570,15 @@ def _lists() -> _Lists:
     others = _keys("gazetteer_names.txt") | people
     names = tech | places | others
     ambiguous = _keys("gazetteer_ambiguous.txt")
+    finance = _keys("gazetteer_ambiguous_finance.txt")
     places_ambiguous = _keys("gazetteer_places_ambiguous.txt")
     not_names = _keys("gazetteer_not_names.txt")
-    every = names | ambiguous | places_ambiguous | not_names
+    every = names | ambiguous | finance | places_ambiguous | not_names
     return _Lists(
         names=names,
         tech=tech,
         ambiguous=ambiguous,
+        finance=finance,
         places_ambiguous=places_ambiguous,
         not_names=not_names,
         longest=max((len(n.split()) for n in every), default=1),
@@ -616,12 +671,24 @@ class _Query:
         self.taken = [False] * self.n
         self.spans: list[tuple[int, int]] = []
         self.lists = _lists()
-        keyset = set(self.keys)
-        self.tech_words = bool(TECH_CONTEXT & keyset)
+        # In another language its function words name nothing, whatever they fold to: German
+        # 'über' is not Uber, 'mit' is not MIT (an acronym in capitals still may be).
+        code = "en" if english else frequency_code(lang)
+        self.function = [
+            code != "en" and not _is_acronym(token) and _foreign_function_word(lower, code)
+            for token, lower in zip(self.tokens, self.lowers)
+        ]
+        keyset = {k for k, f in zip(self.keys, self.function) if not f}
+        self.tech_words = bool(TECH_CONTEXT & keyset or any(_TECH_SHAPE.match(k) for k in keyset))
+        # Weak words are context only for the rarer ambiguous names (see _technical).
+        self.weak_tech = len(WEAK_TECH_CONTEXT & keyset) >= 2
         # Another technology named in the query ('rust vs python') is context too.
         self.tech_names = bool(self.lists.tech & keyset)
-        self.tech_context = self.tech_words or self.tech_names
+        self.finance_context = bool(FINANCE_CONTEXT & keyset)
         self.travel_context = bool(TRAVEL_WORDS & keyset)
+        self._foreign: bool | None = None  # see foreign_query()
+        self._flags: list[bool] | None = None
+        self.person_ends: set[int] = set()  # the last token of each person the rules found
         words = [i for i, t in enumerate(self.tokens) if t[:1].isalpha()]
         # The first word's capital is the sentence's...
         self.first_word = words[0] if words else 0
@@ -642,7 +709,6 @@ class _Query:
                 # An error code or a flag says the query is technical: 'rust E0382' (but
                 # 'GET' and 'Q3' say little: 'GET vs POST requests').
                 self.tech_words = self.tech_words or not _plain_keyword(token)
-        self.tech_context = self.tech_words or self.tech_names
 
     def informative(self, i: int) -> bool:
         """Whether the token's capital says it is a name: not the sentence's, not a title's."""
@@ -715,6 +781,12 @@ class _Query:
         if self.taken[end]:
             return False  # a keyword ('mongo E11000') or another name
         word = self.lowers[end]
+        if word in MODEL_WORDS:
+            # 'claude 3.5 sonnet', 'gpt-3.5 turbo', 'ubuntu 22.04 lts'
+            version = self.lowers[end - 1]
+            if word in _DECIMAL_MODEL_WORDS:
+                return re.search(r"\d\.\d", version) is not None
+            return re.search(r"\d", version) is not None
         if not _VERSION.match(word) or _YEAR.match(word):
             return False  # 'vue 2025' is a date, not Vue 2025
         if self._port(end):
@@ -738,6 +810,8 @@ class _Query:
             end += 1
         if not self.free(start, end):
             return False
+        if end - start == 1 and self.function[start]:
+            return False  # 'über', 'mit' in a German query
         for i in range(start, end):
             self.taken[i] = True
         self.spans.append((start, end))
@@ -752,6 +826,9 @@ class _Query:
 
     def gazetteer(self, sizes: Sequence[int]) -> None:
         lists = self.lists
+        # Ambiguous names left for want of context, looked at again once another one has
+        # been claimed as a technology: 'jest' in 'node 20 fetch is not defined in jest'.
+        waiting: list[tuple[int, int]] = []
         for size in sizes:
             for start in range(self.n - size + 1):
                 end = start + size
@@ -761,12 +838,51 @@ class _Query:
                 if phrase in lists.not_names:
                     self.block(start, end)
                 elif phrase in lists.names:
+                    if phrase in lists.tech:
+                        end = self._overlapping(start, end)  # 'google cloud' + 'cloud run'
+                    elif phrase in lists.people:
+                        end = self._facility(end)  # 'louis armstrong' + 'stadium'
                     self.claim(start, end)
                 elif phrase in lists.ambiguous:
                     if self._technical(start, end):
+                        self._claim_technical(start, end)
+                    else:
+                        waiting.append((start, end))
+                elif phrase in lists.finance:
+                    if self._financial(start, end):
                         self.claim(start, end)
                 elif phrase in lists.places_ambiguous and self._travel(start, end):
                     self.claim(start, end)
+        while self.tech_names and waiting:
+            start, end = waiting.pop()
+            if self.free(start, end) and self._technical(start, end):
+                self._claim_technical(start, end)
+
+    def _claim_technical(self, start: int, end: int) -> None:
+        """Claim an ambiguous name in its technical sense; it is then context for the others
+        (a claimed 'node 20' makes the 'jest' beside it the test runner)."""
+        if self.claim(start, end):
+            self.tech_names = True
+
+    def _overlapping(self, start: int, end: int) -> int:
+        """Where a technology name ends once a longer one that overlaps its end is joined
+        on: 'google cloud' and 'cloud run' are 'google cloud run'."""
+        lists = self.lists
+        for inner in range(start + 1, end):
+            for stop in range(min(self.n, inner + lists.longest), end, -1):
+                if self.free(end, stop) and " ".join(self.keys[inner:stop]) in lists.tech:
+                    return stop
+        return end
+
+    def _facility(self, end: int) -> int:
+        """Where a person's name ends when a place is named after them: 'charles de gaulle
+        airport', 'lincoln memorial', 'indira gandhi international airport'."""
+        stop = end
+        if stop < self.n and self.keys[stop] == "international":
+            stop += 1
+        if stop < self.n and self.keys[stop] in _FACILITIES and self.free(end, stop + 1):
+            return stop + 1
+        return end
 
     def demonyms(self) -> None:
         """A people or a language written with a capital: 'learn French', 'Aztec Empire'
@@ -786,10 +902,12 @@ class _Query:
         """An ambiguous technology name (go, rust, pixel) in its technical sense."""
         if self.tech_words:
             return True
-        if self.tech_names and zipf(self.lowers[end - 1]) < _NAME_CONTEXT_MAX_ZIPF:
-            # 'rust vs python', but not 'http 429 too many requests'
+        rare = zipf(self.lowers[end - 1]) < _NAME_CONTEXT_MAX_ZIPF
+        if rare and (self.tech_names or self.weak_tech or self.finance_context):
+            # 'rust vs python', 'bash loop over files', 'stripe payout fees', but not 'http
+            # 429 too many requests' or 'spring cleaning files and folders'
             return True
-        if self.informative(start):
+        if self.informative(start) or self._compared_with_name(start, end):
             return True
         # 'pixel 8', 'swift 5.9': a version makes it a product ('go 2 miles' does not).
         if end < self.n and self._version_at(start, end):
@@ -798,6 +916,29 @@ class _Query:
                 return True
             return bool(_SHORT_VERSION.match(word)) and zipf(self.lowers[end - 1]) < 5.0
         return False
+
+    def _financial(self, start: int, end: int) -> bool:
+        """An ambiguous bank or broker (wise, fidelity) in its named sense: technical words
+        do not make it one ('chase down an error')."""
+        if self.informative(start) or self._compared_with_name(start, end):
+            return True
+        # 'vanguard index fund fees', but not 'wise investing tips'
+        return self.finance_context and zipf(self.lowers[end - 1]) < _NAME_CONTEXT_MAX_ZIPF
+
+    def _compared_with_name(self, start: int, end: int) -> bool:
+        """'revolut vs wise', 'slack vs teams': compared with a name, a word is one too."""
+        if start >= 2 and self.keys[start - 1] in _COMPARISONS:
+            other = start - 2
+        elif end + 1 < self.n and self.keys[end] in _COMPARISONS:
+            other = end + 1
+        else:
+            return False
+        lists = self.lists
+        key = self.keys[other]
+        if key in lists.names or key in lists.ambiguous or key in lists.finance:
+            return True
+        # A name of several words, or one the shape rules will find ('GPT-4o', 'AWS').
+        return self.taken[other] and any(s <= other < e for s, e in self.spans)
 
     def _travel(self, start: int, end: int) -> bool:
         """An ambiguous place (turkey, nice) in its place sense."""
@@ -845,16 +986,33 @@ class _Query:
 
     def people(self) -> None:
         """First name + surname in any case ('linus torvalds', 'guido van rossum'), and a
-        lone first name in a possessive or after 'with'/'from'/'for' ('call with priya')."""
+        lone first name in a possessive or after 'with'/'from'/'for' ('call with priya'), or
+        joined to a person just found ('with olivia and raj'); a surname after its particle
+        ('de niro') or in a possessive ("hooke's law")."""
         i = 0
         while i < self.n:
             end = self._person(i) if not self.taken[i] else None
-            if end is not None and self.claim(i, end, versions=False):
-                i = end
+            if end is None and not self.taken[i]:
+                end = self._particle_surname(i)
+            if end is not None and self.claim(i, self._facility(end), versions=False):
+                i = self.spans[-1][1]
+                self.person_ends.add(i - 1)
                 continue
-            if not self.taken[i] and self._lone_name(i):
-                self.claim(i, i + 1, versions=False)
+            if not self.taken[i] and self._lone_name(i) and self.claim(i, i + 1, False):
+                self.person_ends.add(i)
             i += 1
+
+    def _particle_surname(self, i: int) -> int | None:
+        """'de niro', 'van gogh', 'von neumann', 'van der waals': a known surname after its
+        particle names the person (in English only: 'de' and 'van' are words elsewhere)."""
+        if not self.english or self.keys[i] not in _SURNAME_PARTICLES:
+            return None
+        p = i + 1
+        if p < self.n and self.keys[p] in _SURNAME_PARTICLES:
+            p += 1
+        if p >= self.n or self.taken[p] or self.keys[p] not in self.lists.surnames:
+            return None
+        return p + 1 if zipf(self.lowers[p]) < _PERSON_WORD_ZIPF else None
 
     def _first_name(self, i: int) -> bool:
         token = self.tokens[i]
@@ -870,6 +1028,10 @@ class _Query:
             p = k
             while p < self.n and p - k < 3 and self.keys[p] in NAME_PARTICLES:
                 p += 1
+            if p < self.n and re.search(
+                r"[,&]", self.query[self.matches[i].end() : self.matches[p].start()]
+            ):
+                break  # 'łukasz, mátyás and priyanka', 'siobhán & eoin' are several people
             if p < self.n and self.free(i, p + 1) and self._surname(p, relaxed=p > k):
                 end = p + 1
                 # A second surname: 'gabriel garcía márquez'.
@@ -898,6 +1060,8 @@ class _Query:
             return False
         if lower in STOPWORDS or key in _CALENDAR or key in EVERYDAY_ABBREVIATIONS:
             return False
+        if key in _NAME_JOINERS:
+            return False  # 'with lukas und anna': a joiner in another language
         if key in self.lists.surnames and zipf(lower) < _SURNAME_MAX_ZIPF:
             return True
         if len(key) < 3 or _ENGLISH_SUFFIX.search(key):
@@ -918,10 +1082,31 @@ class _Query:
 
     def _lone_name(self, i: int) -> bool:
         if not self._first_name(i):
-            return False
+            # "hooke's law", "schrödinger's cat": a known surname, rare as a word, in a
+            # possessive is someone's.
+            return (
+                _POSSESSIVE.search(self.tokens[i]) is not None
+                and self.keys[i] in self.lists.surnames
+                and zipf(self.lowers[i]) < _PERSON_WORD_ZIPF
+            )
         if _POSSESSIVE.search(self.tokens[i]):
             return True  # "priya's budget"
-        return i > 0 and self.keys[i - 1] in _NAME_CUES
+        return (i > 0 and self.keys[i - 1] in _NAME_CUES) or self._joined_to_person(i)
+
+    def _joined_to_person(self, i: int) -> bool:
+        """'with olivia and raj', 'jen & tomás', 'priya, raj': a first name in a list of
+        people is one too."""
+        if i >= 2 and self.keys[i - 1] in _NAME_JOINERS:
+            previous = i - 2
+        elif i >= 1 and re.search(r"[,&]", self._gap(i - 1)):
+            previous = i - 1
+        else:
+            return False
+        return previous in self.person_ends
+
+    def _gap(self, i: int) -> str:
+        """The text between token ``i`` and the next."""
+        return self.query[self.matches[i].end() : self.matches[i + 1].start()]
 
     # -- NER -----------------------------------------------------------------------------
 
@@ -996,6 +1181,8 @@ class _Query:
             return None
         offset = words.index(trimmed[0])
         start, end = start + offset, start + offset + len(trimmed)
+        if any(self.foreign_word(i) for i in range(start, end)):
+            return None  # 'Wetter morgen in Hamburg': the model reads German words as names
         keys = [_key(w) for w in trimmed]
         if all(_YEAR.match(k) or k.isdigit() for k in keys):
             return None  # 'Dortmund 2013': a year or a number alone names nothing
@@ -1087,7 +1274,37 @@ class _Query:
         token = self.tokens[i]
         # Only a capitalised word needs the (slower) everyday-word test.
         ordinary = token[:1].isupper() and not self.informative(i) and self.ordinary(i)
-        return _structural(token, self.informative(i), ordinary)
+        return _structural(token, self.informative(i), ordinary) and not self.foreign_word(i)
+
+    # -- words of another language in a query read as English ----------------------------
+
+    def foreign_word(self, i: int) -> bool:
+        """Whether the token is an everyday word of another language in a query written in
+        it ('Wetter morgen in Hamburg' reads as English to the language guess): much commoner
+        in that language than in English, and not a name the lists know."""
+        if not self.english or not self.foreign_query():
+            return False
+        return self._foreign_flags()[i]
+
+    def foreign_query(self) -> bool:
+        """Two or more everyday words of other languages: too many for borrowed names."""
+        if self._foreign is None:
+            self._foreign = sum(self._foreign_flags()) >= 2
+        return self._foreign
+
+    def _foreign_flags(self) -> list[bool]:
+        if self._flags is None:
+            lists = self.lists
+            self._flags = [
+                self.lowers[i].isalpha()
+                and not _is_acronym(self.tokens[i])
+                and key not in lists.first_names
+                and key not in lists.surnames
+                and key not in lists.names
+                and _foreign_everyday(self.lowers[i])
+                for i, key in enumerate(self.keys)
+            ]
+        return self._flags
 
     # -- result --------------------------------------------------------------------------
 
@@ -1138,7 +1355,9 @@ def is_person(entity: str) -> bool:
     lists = q.lists
     if key in lists.people:
         return True
-    if not key or any(key in s for s in (lists.names, lists.ambiguous, lists.places_ambiguous)):
+    if not key or any(
+        key in s for s in (lists.names, lists.ambiguous, lists.finance, lists.places_ambiguous)
+    ):
         return False
     if q.n == 1:
         return key in lists.first_names

@@ -39,6 +39,9 @@ BLIND_LINE_FACTOR = 0.9
 # Two lines this alike (rapidfuzz token-sort ratio) say the same thing.
 NEAR_DUPLICATE_RATIO = 90
 _LINE_CACHE = 4096
+# How many records a file is scored in at once by every command that scores files: templates
+# are looked for within a batch, so one size keeps their scores the same everywhere.
+SCORE_BATCH = 256
 
 
 class _QueryCache:

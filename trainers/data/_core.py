@@ -8,6 +8,7 @@ from __future__ import annotations
 from qmd_reward import (
     LINE_TYPES,
     RATING_NAMES,
+    SCORE_BATCH,
     Record,
     RecordError,
     ScoreCard,
@@ -28,6 +29,7 @@ from qmd_reward.present import histogram, result_record, write_table
 __all__ = [
     "LINE_TYPES",
     "RATING_NAMES",
+    "SCORE_BATCH",
     "Record",
     "RecordError",
     "ScoreCard",

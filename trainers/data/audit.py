@@ -19,6 +19,7 @@ from typing import TextIO
 from ._core import (
     LINE_TYPES,
     RATING_NAMES,
+    SCORE_BATCH,
     Record,
     ScoreCard,
     Scorer,
@@ -31,7 +32,6 @@ from ._core import (
     write_table,
 )
 
-BATCH = 256
 NEAR_DUPLICATE_THRESHOLD = 90.0
 
 __all__ = [
@@ -138,7 +138,7 @@ def run_audit(
 ) -> Audit:
     scorer = scorer or Scorer()
     audit = Audit(threshold=threshold)
-    for batch in batched(read_paths(paths), BATCH):
+    for batch in batched(read_paths(paths), SCORE_BATCH):
         scorable = [r for r in batch if r.scorable]
         cards = iter(scorer.score_batch([(r.query or "", r.expansion or "") for r in scorable]))
         for record in batch:

