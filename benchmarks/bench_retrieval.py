@@ -1,15 +1,26 @@
-"""Retrieval-gain speed: index build, cache load, per-line search and per-evaluate time.
+"""Retrieval-gain speed: index build, cache load, per-line search and per-evaluate time,
+and with ``--dense`` QMD's whole hybrid retrieval on the packaged all-MiniLM-L6-v2.
 
 Run: python benchmarks/bench_retrieval.py [N_DOCS]   (default 10,000 synthetic documents,
 then the shipped data/corpus). The synthetic corpus draws pseudo-words from a Zipf
 distribution, as word frequencies in real text follow one, so common terms hit most
 documents and rare ones a handful. Prints figures; asserts nothing.
+
+Dense: nice -n 10 python benchmarks/bench_retrieval.py [N_DOCS] --dense [--threads N]
+[--cache-dir DIR] [--batches 20]. Its corpus draws real English words (wordfreq's list,
+Zipf-weighted), since pseudo-words would cost a word-piece model several tokens each. It
+times embedding the corpus once, loading the BM25 index and the vectors from the disk
+cache, and judging GRPO-shaped batches: 8 completions of one prompt, each with 2 lex, 2
+vec and 1 hyde lines, all new (the worst case: nothing cached but the index). With
+``--cache-dir`` the corpus vectors are kept between runs (the embedding is then timed only
+the first time). ``--dense-only`` skips the BM25 sections.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -122,8 +133,130 @@ def bench_corpus(
     print(f"{name:<45} mean {mean:6.3f} ms   p95 {p95:6.3f} ms")
 
 
+def english_corpus(n_docs: int, rng: np.random.Generator) -> tuple[Corpus, list[str]]:
+    """Notes of real English words: a 3-6 word title, 30-200 words of text."""
+    from wordfreq import top_n_list
+
+    vocab = [w for w in top_n_list("en", 20_000) if w.isalpha()]
+    weights = 1.0 / np.arange(1, len(vocab) + 1) ** ZIPF_EXPONENT
+    weights /= weights.sum()
+    docs = []
+    for i in range(n_docs):
+        title = rng.choice(vocab[200:5000], size=int(rng.integers(3, 7)))
+        words = rng.choice(vocab, size=int(rng.integers(30, 200)), p=weights)
+        docs.append(Document(f"note-{i}", " ".join(title).capitalize(), " ".join(words) + "."))
+    return Corpus(tuple(docs)), vocab
+
+
+def grpo_batch(
+    corpus: Corpus, vocab: list[str], rng: np.random.Generator, n: int = 8
+) -> tuple[str, list[list[tuple[str, str]]], list[str]]:
+    """One prompt and ``n`` completions of it: 2 lex, 2 vec and 1 hyde lines each, all new
+    texts, all sharing a query term (so QMD's filter keeps them)."""
+    target = corpus.documents[int(rng.integers(len(corpus.documents)))]
+    title = target.title.lower().split()
+    query = " ".join(title[:3])
+    mid = vocab[300:8000]
+
+    def words(k: int) -> str:
+        return " ".join(rng.choice(mid, size=k))
+
+    completions = []
+    for _ in range(n):
+        completions.append(
+            [
+                ("lex", f"{title[0]} {words(1)}"),
+                ("lex", f"{title[1]} {words(2)}"),
+                ("vec", f"how to {title[0]} {words(6)}"),
+                ("vec", f"what is the {title[1]} {words(7)}"),
+                ("hyde", f"The {title[0]} {words(9)}, then {title[2]} {words(8)}."),
+            ]
+        )
+    return query, completions, [target.doc_id]
+
+
+def bench_dense(args: argparse.Namespace) -> None:
+    from qmd_reward.retrieval import RetrievalJudge, dense_available
+    from qmd_reward.retrieval.embedding import packaged_embedder
+
+    if not dense_available():
+        print("\n== dense: the dense extra is not installed; skipped")
+        return
+    rng = np.random.default_rng(SEED + 1)
+    corpus, vocab = english_corpus(args.n_docs, rng)
+    print(f"\n== dense: {len(corpus.documents):,} English notes, packaged all-MiniLM-L6-v2")
+    auto = "auto: 1 for the lines, torch's setting for the corpus"
+    print(f"torch threads while embedding: {args.threads or auto}")
+    with contextlib.ExitStack() as stack:
+        cache = args.cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        options = {} if args.threads is None else {"threads": args.threads}
+        start = time.perf_counter()
+        embedder = packaged_embedder(cache, **options)
+        embedder.embed(["warm up"])
+        print(f"model load (torch import, weights):    {time.perf_counter() - start:7.2f} s")
+        start = time.perf_counter()
+        judge = RetrievalJudge.for_corpus(corpus, embedder=embedder, cache_dir=cache, progress=True)
+        elapsed = time.perf_counter() - start
+        assert judge.vectors is not None
+        chunks = judge.vectors.chunks
+        print(
+            f"BM25 index + corpus vectors (embedded unless cached): {elapsed:7.1f} s "
+            f"({chunks:,} chunks, {chunks / elapsed:,.0f} chunks/s)"
+        )
+
+        start = time.perf_counter()
+        fresh = packaged_embedder(cache, **options)  # not loaded: the model loads lazily
+        loaded = RetrievalJudge.for_corpus(corpus, embedder=fresh, cache_dir=cache)
+        print(f"index + vectors from the disk cache:   {time.perf_counter() - start:7.3f} s")
+        assert loaded.vectors is not None
+        assert np.array_equal(loaded.vectors.vectors, judge.vectors.vectors)
+
+    batches = [grpo_batch(corpus, vocab, rng) for _ in range(args.batches + 1)]
+
+    def judge_batch(query: str, completions: list, relevant: list[str]) -> object:
+        judge.prepare((query, lines) for lines in completions)
+        return [judge.evaluate_lines(query, lines, relevant) for lines in completions]
+
+    judge_batch(*batches[0])  # warm up
+    times, embed_times = [], []
+    for query, completions, relevant in batches[1:]:
+        start = time.perf_counter()
+        judge.prepare((query, lines) for lines in completions)
+        embed_times.append((time.perf_counter() - start) * 1000)
+        for lines in completions:
+            judge.evaluate_lines(query, lines, relevant)
+        times.append((time.perf_counter() - start) * 1000)
+    texts = 1 + 8 * 3
+    print(
+        f"GRPO batch, 8 completions x (2 lex, 2 vec, 1 hyde), all new ({texts} vector texts): "
+        f"median {statistics.median(times):6.1f} ms   mean {statistics.mean(times):6.1f} ms   "
+        f"p95 {sorted(times)[int(len(times) * 0.95)]:6.1f} ms   "
+        f"(embedding and vector search: median {statistics.median(embed_times):6.1f} ms)"
+    )
+    cached = []
+    for batch in batches[1:]:
+        start = time.perf_counter()
+        judge_batch(*batch)
+        cached.append((time.perf_counter() - start) * 1000)
+    print(f"the same batches again (all cached):   median {statistics.median(cached):6.2f} ms")
+
+
 def main() -> None:
-    n_docs = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("n_docs", type=int, nargs="?", default=10_000)
+    parser.add_argument("--dense", action="store_true", help="also time dense retrieval")
+    parser.add_argument("--dense-only", action="store_true", help="time dense retrieval only")
+    parser.add_argument("--threads", type=int, help="torch threads while embedding")
+    parser.add_argument("--cache-dir", type=Path, help="keep the corpus vectors here")
+    parser.add_argument("--batches", type=int, default=20, help="GRPO batches to time")
+    args = parser.parse_args()
+    if not args.dense_only:
+        bench_bm25(args.n_docs)
+    if args.dense or args.dense_only:
+        bench_dense(args)
+
+
+def bench_bm25(n_docs: int) -> None:
     rng = np.random.default_rng(SEED)
     start = time.perf_counter()
     corpus, vocab = synthetic_corpus(n_docs, rng)

@@ -61,7 +61,12 @@ def _looks_local(model_path: str) -> bool:
 
 def load(model_path: str, device: str = "auto") -> tuple[Any, Any]:
     """The model and tokenizer, with the adapter chain its manifest records applied."""
-    if _looks_local(model_path) and not Path(model_path).is_dir():
+    from trainers.base_models import is_gguf_source
+
+    if is_gguf_source(model_path):
+        if not model_path.startswith("package:") and not Path(model_path).is_file():
+            raise GenerateError(f"{model_path}: no such GGUF file")
+    elif _looks_local(model_path) and not Path(model_path).is_dir():
         # Otherwise the hub client answers with a puzzling "repo id must be..." error.
         raise GenerateError(f"{model_path}: no such model directory")
     from trainers import load_model

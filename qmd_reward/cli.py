@@ -18,8 +18,8 @@ from typing import Any
 from . import __version__
 from .present import progress, result_record
 from .records import batched, read_paths
+from .retrieval.cli import add_embedder_arguments, add_relevance_arguments
 from .retrieval.cli import add_parsers as add_retrieval_parsers
-from .retrieval.cli import add_relevance_arguments
 from .scorer import SCORE_BATCH, Scorer
 from .summary import Summary, render
 
@@ -73,11 +73,14 @@ def _scorer_with_relevance(args: argparse.Namespace) -> tuple[Scorer, Callable[[
     source = load_relevance(args)
     if source is None:
         return Scorer(), lambda record: None
-    from .retrieval import BM25Index, RetrievalJudge
+    from .retrieval.cli import build_judge
     from .retrieval.records import query_record
 
-    index = BM25Index.build(source.corpus, args.cache_dir, use_cache=not args.no_cache)
-    return Scorer(retrieval=RetrievalJudge(index)), lambda r: source.for_record(query_record(r))
+    try:
+        judge = build_judge(args, source.corpus)
+    except ValueError as exc:  # DenseUnavailable is one: the named model cannot be loaded
+        raise SystemExit(f"qmd-reward score: cannot load the embedding model: {exc}") from exc
+    return Scorer(retrieval=judge), lambda r: source.for_record(query_record(r))
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -125,6 +128,7 @@ def build_parser(commands: Iterable[AddParsers] | None = None) -> argparse.Argum
     score.add_argument("files", nargs="+", help="JSONL files ('-' reads standard input)")
     score.add_argument("--output", "-o", help="write one JSON result per input line here")
     add_relevance_arguments(score, required=False)
+    add_embedder_arguments(score)
     score.set_defaults(func=cmd_score)
 
     explain = sub.add_parser("explain", help="full breakdown of one query and expansion")

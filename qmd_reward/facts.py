@@ -17,9 +17,9 @@ from typing import NamedTuple
 from . import textchecks
 from .entities import line_form, mentions
 from .ftsquery import parse_lex_line
-from .language import UNSEGMENTED, char_script, drifted, script
+from .language import UNSEGMENTED, char_pairs, char_script, drifted, script
 from .parse import has_query_term
-from .query import QueryInfo, _pairs
+from .query import QueryInfo
 from .text import normalise, words
 from .wordclass import Word, WordClass, is_technical, read_word
 
@@ -42,7 +42,7 @@ class LineFacts(NamedTuple):
     mentions: int  # how many of its words are the query's key terms
     entities: tuple[str, ...]  # the query's entities it names
     versions: tuple[str, ...]  # the versioned entities whose version it keeps
-    anchored: bool  # names an entity or a discriminating term, or a term and a specific word
+    anchored: bool  # names an entity or a rare query term, or a term and a technical token
     specific: tuple[str, ...]  # residue words that pin a subject
     common: tuple[str, ...]  # plain residue words
     common_weight: float  # what they say together (wordclass.plain_weight of each)
@@ -72,6 +72,7 @@ class LineFacts(NamedTuple):
     truncation: str | None  # how a hyde stops mid-sentence
     boilerplate: str | None  # a template opener
     keyword_list: bool  # five or more words with no function word between them
+    skeleton: str | None  # its words with the query's masked ('* * notes and examples')
 
 
 def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
@@ -96,7 +97,7 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
     versions = tuple(
         e.name for e in q.entities if e.version is not None and mentions(form, e.version)
     )
-    residue, aliases = _residue(q, text)
+    residue, aliases, skeleton = _residue(q, text)
     truncation = textchecks.truncation(text, q.code) if kind == "hyde" else None
     if truncation == textchecks.CUT_MID_WORD and residue:
         residue = residue[:-1]  # the stump of a word says nothing
@@ -162,34 +163,50 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
         truncation=truncation,
         boilerplate=textchecks.boilerplate_opening(text) if kind == "hyde" else None,
         keyword_list=prose and textchecks.is_keyword_list(text, q.language),
+        skeleton=skeleton,
     )
 
 
-def _residue(q: QueryInfo, text: str) -> tuple[tuple[Word, ...], int]:
-    """The line's content words that are not the query's, once each, and how many of the
-    query's entities the line names under another spelling (an alias: 'postgresql' for
-    'postgres'), whose words leave the residue."""
+class _Residue(NamedTuple):
+    words: tuple[Word, ...]  # content words not the query's, once each
+    aliases: int  # entities named under another spelling than the query's
+    skeleton: str | None  # the line with the query's words masked (see line_facts)
+
+
+def _residue(q: QueryInfo, text: str) -> _Residue:
+    """The line's content words that are not the query's, how many of the query's entities
+    it names under another spelling (an alias: 'postgresql' for 'postgres', whose words leave
+    the residue), and its skeleton: its words with the query's own masked, when the rest
+    could frame any query (at least one word masked and two content words of its own)."""
     found: list[Word] = []
+    masked: list[str] = []
+    own = 0
     q_form = line_form(q.text)
-    for token in dict.fromkeys(words(text)):
+    for token in words(text):
         if not token.isascii() and any(char_script(ch) in UNSEGMENTED for ch in token):
-            found += [read_word(p, q.language) for p in _pairs(token) if p not in q.text]
+            found += [read_word(p, q.language) for p in char_pairs(token) if p not in q.text]
+            masked.append(token)
             continue
         word = read_word(token, q.language)
+        if word.stems and (q.stems.issuperset(word.stems) or q_form.spells(word.squashed)):
+            masked.append("*")
+            continue
+        masked.append(token)
         if word.stop or not word.stems:
             continue
-        if q.stems.issuperset(word.stems) or q_form.spells(word.squashed):
-            continue
+        own += 1
         if len(word.stems) == 1 and word.stems[0] in q.compounds:
             continue  # 'haircut' for 'hair cut'
         found.append(word)
+    found = list(dict.fromkeys(found))
     aliases = 0
     for entity in q.entities:
         spelled = [w for w in found if w.squashed in entity.target.spellings]
         if spelled:
             aliases += 1
             found = [w for w in found if w not in spelled]
-    return tuple(found), aliases
+    skeleton = " ".join(masked) if "*" in masked and own >= 2 else None
+    return _Residue(tuple(found), aliases, skeleton)
 
 
 def _new(q: QueryInfo, phrases: tuple[str, ...]) -> tuple[str, ...]:

@@ -18,7 +18,6 @@ def word_list(name: str) -> frozenset[str]:
     return frozenset(entry for entry in entries if entry)
 
 
-@lru_cache(maxsize=200_000)
 def zipf(word: str, lang: str = "en") -> float:
     """Zipf frequency from wordfreq: 0 unknown, 3 rare, 5 common, 7 'the'.
 
@@ -38,6 +37,12 @@ def zipf(word: str, lang: str = "en") -> float:
         freq = max(found, _ZIPF_ZERO)
         freq = round(freq, math.floor(-math.log10(freq)) + 3)  # wordfreq's 3 significant digits
         return round(math.log10(freq) + 9, 2)
+    return _tokenized_zipf(word, lang)
+
+
+@lru_cache(maxsize=16384)
+def _tokenized_zipf(word: str, lang: str) -> float:
+    """wordfreq's own answer, tokenizer and all, for words that are not plain lowercase."""
     from wordfreq import zipf_frequency
 
     return zipf_frequency(word, lang)

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from .aliases import aliases, is_person, split_version
 from .entities import Target, line_form, target
 from .fts import stem
-from .language import UNSEGMENTED, char_script, frequency_code, language
+from .language import UNSEGMENTED, char_pairs, char_script, frequency_code, language
 from .lexicon import rarity
 from .parse import qmd_query_terms, split_only_mode
 from .text import STOPWORDS, words
@@ -160,19 +160,10 @@ def _key_words(text: str, lang: str | None) -> tuple[str, ...]:
         if read_word(word, lang).stop:
             continue
         if any(ch.isalpha() and char_script(ch) in UNSEGMENTED for ch in word):
-            found += _pairs(word)
+            found += char_pairs(word)
         else:
             found.append(word)
     return tuple(dict.fromkeys(found))
-
-
-def _pairs(run: str) -> list[str]:
-    """Overlapping character pairs of a run of Chinese or Japanese text.
-
-    >>> _pairs("北京天气")
-    ['北京', '京天', '天气']
-    """
-    return [run] if len(run) < 3 else [run[i : i + 2] for i in range(len(run) - 1)]
 
 
 def _weight(word: str, code: str) -> float:

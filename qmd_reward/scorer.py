@@ -15,7 +15,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any, NamedTuple, Union
 
 from rapidfuzz import fuzz
 
@@ -50,7 +50,6 @@ class _QueryCache:
     def __init__(self, info: QueryInfo) -> None:
         self.info = info
         self.lines: OrderedDict[tuple[str, str], tuple[LineFacts, rules.LineResult]] = OrderedDict()
-        self.skeletons: dict[str, str | None] = {}
 
     def line(self, kind: str, text: str) -> tuple[LineFacts, rules.LineResult]:
         key = (kind, text)
@@ -62,12 +61,26 @@ class _QueryCache:
                 self.lines.popitem(last=False)
         return found
 
-    def skeleton(self, text: str) -> str | None:
-        if text not in self.skeletons:
-            if len(self.skeletons) > _LINE_CACHE:
-                self.skeletons.clear()
-            self.skeletons[text] = skeleton(self.info, text)
-        return self.skeletons[text]
+
+class _Read(NamedTuple):
+    """One completion read against its query, before it is judged."""
+
+    cache: _QueryCache
+    parsed: Expansion
+    facts: tuple[LineFacts, ...]
+    results: tuple[rules.LineResult, ...]
+
+
+def _templates(reads: Sequence[_Read]) -> frozenset[str]:
+    """Skeletons that stand in expansions of two or more different queries of a batch."""
+    if len({read.cache.info.text for read in reads}) < 2:
+        return frozenset()  # one query (a GRPO group): nothing to compare with
+    queries: dict[str, set[str]] = {}
+    for read in reads:
+        for f in read.facts:
+            if f.skeleton is not None:
+                queries.setdefault(f.skeleton, set()).add(read.cache.info.text)
+    return frozenset(shape for shape, found in queries.items() if len(found) >= 2)
 
 
 class Scorer:
@@ -123,7 +136,7 @@ class Scorer:
         ``relevant`` (document ids, or ids mapped to grades) adds the ``retrieval``
         dimension when the scorer has a retrieval judge.
         """
-        return self._score(query, expansion, relevant, frozenset())
+        return self._card(self._read(query, expansion), relevant, frozenset())
 
     def score_batch(
         self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]
@@ -135,45 +148,44 @@ class Scorer:
         batch is a template, and earns nothing.
         """
         self._analyse_many(p[0] for p in pairs if isinstance(p[0], str))
-        templates = self._templates(pairs)
-        return [self._score(p[0], p[1], p[2] if len(p) > 2 else None, templates) for p in pairs]
+        reads = [self._read(p[0], p[1]) for p in pairs]
+        templates = _templates(reads)
+        if self.retrieval is not None:
+            # Embed every new vec and hyde line of the batch at once (when retrieval has
+            # vectors): one model call, not one per completion.
+            self.retrieval.prepare(
+                (read.cache.info.text, [(f.kind, f.text) for f in read.facts])
+                for read, p in zip(reads, pairs)
+                if len(p) > 2 and p[2]
+            )
+        return [
+            self._card(read, p[2] if len(p) > 2 else None, templates)
+            for read, p in zip(reads, pairs)
+        ]
 
-    def _templates(self, pairs: Sequence[tuple]) -> frozenset[str]:
-        """Skeletons that occur for two or more different queries."""
-        scored = [p for p in pairs if isinstance(p[0], str) and isinstance(p[1], str)]
-        if len({p[0] for p in scored}) < 2:
-            return frozenset()  # one query (a GRPO group): nothing to compare with
-        seen: dict[str, set[str]] = {}
-        for pair in scored:
-            cache = self._cache(pair[0])
-            for line in parse_expansion(pair[1]).lines:
-                shape = cache.skeleton(line.text)
-                if shape is not None:
-                    seen.setdefault(shape, set()).add(cache.info.text)
-        return frozenset(shape for shape, queries in seen.items() if len(queries) >= 2)
-
-    def _score(
-        self, query: str, expansion: str, relevant: Relevant, templates: frozenset[str]
-    ) -> ScoreCard:
+    def _read(self, query: str, expansion: str) -> _Read:
+        """An expansion parsed, with the facts and value of each line against its query."""
         if not isinstance(query, str) or not isinstance(expansion, str):
             raise TypeError(
                 f"query and expansion must be str, got {type(query).__name__} and "
                 f"{type(expansion).__name__}"
             )
         cache = self._cache(query)
-        info = cache.info
         parsed = parse_expansion(expansion)
+        seen = [cache.line(line.type, line.text) for line in parsed.lines]
+        return _Read(cache, parsed, tuple(f for f, _ in seen), tuple(r for _, r in seen))
+
+    def _card(self, read: _Read, relevant: Relevant, templates: frozenset[str]) -> ScoreCard:
+        info, parsed, facts = read.cache.info, read.parsed, read.facts
         if not parsed.lines:
             return _failed(info, parsed)
-        seen = [cache.line(line.type, line.text) for line in parsed.lines]
-        facts = tuple(f for f, _ in seen)
         judged = rules.Judged(
             info,
             parsed,
             facts,
-            tuple(r for _, r in seen),
+            read.results,
             repeats(parsed),
-            tuple(bool(templates) and cache.skeleton(f.text) in templates for f in facts),
+            tuple(f.skeleton is not None and f.skeleton in templates for f in facts),
         )
         verdict = rules.judge(judged)
         dims = dict(verdict.dimensions)
@@ -186,13 +198,13 @@ class Scorer:
         if found is not None:
             dims["retrieval"] = round(rules.RETRIEVAL_POINTS * retrieval_share(found), 4)
             max_points += rules.RETRIEVAL_POINTS
-            blind = [o.text for o in found.lines if not o.dropped and not o.found]
+            blind = [o.text for o in found.blind]
             if blind:
                 cost = BLIND_LINE_FACTOR ** len(blind)
                 factor *= cost
                 penalties["blind_line"] = cost
                 notes.append(
-                    "Lex lines that find none of the relevant documents: "
+                    "Lines whose own search finds none of the relevant documents: "
                     + ", ".join(map(rules.quote, blind))
                     + "."
                 )
@@ -220,8 +232,8 @@ class Scorer:
     def _retrieval(self, q: QueryInfo, facts: tuple[LineFacts, ...], relevant: Relevant):
         if self.retrieval is None or not relevant:
             return None
-        lex = [f.text for f in facts if f.kind == "lex" and f.text]
-        result = self.retrieval.evaluate(q.text, lex, relevant)
+        lines = [(f.kind, f.text) for f in facts if f.text]
+        result = self.retrieval.evaluate_lines(q.text, lines, relevant)
         return result if result.judged else None
 
 
@@ -241,11 +253,11 @@ def _retrieval_notes(result: Any) -> list[str]:
 
     if result.points < 10:
         return [
-            "Lex lines pushed the relevant document down "
+            "The expansion pushed the relevant document down "
             f"({rank(result.rank_before)} -> {rank(result.rank_after)})."
         ]
     if result.rank_after is None:
-        return ["Neither the query nor the lex lines find a relevant document."]
+        return ["Neither the query nor the expansion finds a relevant document."]
     return []
 
 
@@ -283,7 +295,7 @@ def repeats(parsed: Expansion) -> tuple[str | None, ...]:
     return tuple(found)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def near_duplicate(a: str, b: str) -> bool:
     """Two lines that say the same: equal once normalised, the same stems in another order,
     or a rapidfuzz token-sort ratio of 90 or more.
@@ -315,30 +327,6 @@ def copy(a: str, b: str) -> bool:
     """
     a_norm, b_norm = normalise(a), normalise(b)
     return bool(a_norm and b_norm) and fuzz.ratio(a_norm, b_norm) >= NEAR_DUPLICATE_RATIO
-
-
-def skeleton(q: QueryInfo, line: str) -> str | None:
-    """The line with the query's own words masked, when the rest could be a frame for any
-    query: it masks at least one word and keeps at least two content words of its own.
-
-    >>> from qmd_reward.query import analyse
-    >>> skeleton(analyse("docker volumes", ()), "docker volumes notes and examples")
-    '* * notes and examples'
-    >>> skeleton(analyse("docker volumes", ()), "docker volumes permissions") is None
-    True
-    """
-    masked = []
-    own = 0
-    for word in words(line):
-        stems = read_word(word).stems
-        if stems and q.stems.issuperset(stems):
-            masked.append("*")
-        else:
-            masked.append(word)
-            own += word not in STOPWORDS
-    if "*" not in masked or own < 2:
-        return None
-    return " ".join(masked)
 
 
 _default: Scorer | None = None

@@ -36,7 +36,7 @@ STOPWORDS = FUNCTION_WORDS | QUESTION_WORDS
 PARTICLES = frozenset("up out down off in on over back away".split())
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def words(text: str) -> tuple[str, ...]:
     """Lowercase word tokens, keeping technical glue.
 
@@ -55,7 +55,7 @@ def content_words(text: str) -> tuple[str, ...]:
     return tuple(w for w in words(text) if w not in STOPWORDS)
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def normalise(text: str) -> str:
     """Lowercase with whitespace collapsed: the form lines are compared in.
 

@@ -88,7 +88,7 @@ def _same3(a: str, b: str, c: str) -> bool:
     return a == b == c
 
 
-@lru_cache(maxsize=65536)
+@lru_cache(maxsize=16384)
 def _stuttered(token: str) -> bool:
     if _LETTER_RUN.search(token) is None:
         return False
@@ -267,7 +267,7 @@ def phrases_in(text: str, list_name: str) -> tuple[str, ...]:
     """The phrases of a packaged list that occur in ``text`` on word boundaries.
 
     >>> phrases_in("the user is asking about ssh keys", "meta_phrases.txt")
-    ('asking about', 'is asking', 'the user', 'user is')
+    ('asking about', 'is asking', 'the user is', 'user is asking')
     """
     tokens = words(text)
     by_first = _phrases_by_first_word(list_name)

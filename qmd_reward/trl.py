@@ -196,10 +196,15 @@ class QMDReward:
         return cls._with_corpus(corpus, RelevanceSource(corpus), **options)
 
     @classmethod
-    def _with_corpus(cls, corpus: Any, relevance: Any, **options: Any) -> QMDReward:
-        from .retrieval import BM25Index, RetrievalJudge
+    def _with_corpus(
+        cls, corpus: Any, relevance: Any, embedder: Any = "auto", **options: Any
+    ) -> QMDReward:
+        """``embedder``: "auto" searches vec and hyde lines by vectors when the dense extra is
+        installed (as QMD does), "none" keeps retrieval to BM25, or an Embedder or a model
+        folder (see :mod:`qmd_reward.retrieval.embedding`)."""
+        from .retrieval import RetrievalJudge
 
-        judge = RetrievalJudge(BM25Index.build(corpus))
+        judge = RetrievalJudge.for_corpus(corpus, embedder=embedder)
         return cls(partial(Scorer, retrieval=judge), relevance=relevance, **options)
 
     # -- pickling: drop the scorer and its caches, rebuild on first use ------------------

@@ -1,10 +1,11 @@
 """What one word of a line says: nothing (generic padding), a number, something specific,
 or something plain.
 
-A line earns by the words it adds to the query. Words every text uses ('details', 'notes',
-'various') add nothing; uncommon words, technical tokens, quantities and units pin a line to
-a subject ('pgbouncer', 'max_connections', 'twice', 'celsius'); plain words ('login',
-'ratio', 'feed') add a little. Frequencies come from wordfreq in the line's language.
+A line earns by the words it adds to the query. Padding every text could carry ('details',
+'notes', 'various') adds nothing; uncommon words and technical tokens pin a line to a
+subject ('levain', 'max_connections', 'celsius'); ordinary words ('ratio', 'feed', 'flour')
+add less the more common they are; numbers answer in a passage. Frequencies come from
+wordfreq in the line's language.
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ class WordClass(str, Enum):
 
     GENERIC = "generic"  # padding any text could carry
     NUMBER = "number"  # a number, a version, a time
-    SPECIFIC = "specific"  # uncommon words, technical tokens, quantities and units
+    SPECIFIC = "specific"  # uncommon words and technical tokens
     UNKNOWN = "unknown"  # a plain word no dictionary has: jargon, or invented
     COMMON = "common"  # an ordinary word of the language
 
@@ -59,7 +60,7 @@ def is_technical(word: str) -> bool:
     return _TECHNICAL_GLUE.search(word) is not None or _ALPHA_DIGIT.match(word) is not None
 
 
-@lru_cache(maxsize=131072)
+@lru_cache(maxsize=16384)
 def word_class(word: str, lang: str = "en") -> WordClass:
     """The class of a lowercase word in wordfreq's language ``lang``.
 

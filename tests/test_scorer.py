@@ -10,7 +10,8 @@ import pytest
 
 import qmd_reward
 from qmd_reward import RATING_NAMES, ScoreCard, Scorer, dimension_max, rating_for
-from qmd_reward.scorer import copy, near_duplicate, repeats, skeleton
+from qmd_reward.facts import line_facts
+from qmd_reward.scorer import copy, near_duplicate, repeats
 
 from samples import GOOD
 
@@ -274,6 +275,10 @@ def test_repeats_marks_the_later_line_and_the_vec_that_copies():
 
 def test_skeleton_masks_the_query_words(scorer):
     q = scorer.analyse("docker volumes")
-    assert skeleton(q, "docker volumes notes and examples") == "* * notes and examples"
-    assert skeleton(q, "docker volumes permissions") is None  # one word of its own
-    assert skeleton(q, "named mounts and bind mounts") is None  # masks nothing
+
+    def skeleton(line: str) -> str | None:
+        return line_facts(q, "lex", line).skeleton
+
+    assert skeleton("docker volumes notes and examples") == "* * notes and examples"
+    assert skeleton("docker volumes permissions") is None  # one word of its own
+    assert skeleton("named mounts and bind mounts") is None  # masks nothing

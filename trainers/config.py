@@ -204,7 +204,7 @@ def _build(cls: type, raw: Any, where: str) -> Any:
             continue
         key = f"{where}.{name}" if where else name
         hint = hints[name]
-        if dataclasses.is_dataclass(hint):
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
             values[name] = _build(hint, raw[name], key)
         else:
             values[name] = _coerce(raw[name], hint, key)
@@ -230,6 +230,16 @@ def _check(config: TrainConfig) -> TrainConfig:
             f"chat_template: unknown {config.chat_template!r}; use {MODEL_TEMPLATE!r} (the "
             f"model's own) or one of {', '.join(sorted(TEMPLATES))}"
         )
+    weights = config.reward.dimension_weights
+    if weights:
+        from qmd_reward import DIMENSIONS
+
+        unknown = sorted(set(weights) - set(DIMENSIONS))
+        if unknown:
+            raise ConfigError(
+                f"reward.dimension_weights: unknown dimension(s) {unknown}; the judge's "
+                f"dimensions are {', '.join(DIMENSIONS)}"
+            )
     if config.model.startswith(PACKAGE_PREFIX):
         name = config.model[len(PACKAGE_PREFIX) :]
         if name not in PACKAGES:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .base_models import MANIFEST_KEY, resolve_source
 from .chat_template import describe_template
 from .loading import load_model, plan
 from .manifest import MANIFEST, Manifest, write_manifest
@@ -24,6 +25,7 @@ def export(
     path: str | Path, out: str | Path, *, base: str | None = None, overwrite: bool = False
 ) -> Path:
     """Merge ``path``'s chain into a standalone model in ``out`` (its manifest keeps history)."""
+    path = resolve_source(path)  # a GGUF source: its cached folder
     target = Path(out)
     if target.exists() and any(target.iterdir()) and not overwrite:
         raise FileExistsError(f"{target} is not empty (pass --overwrite to replace its model)")
@@ -76,6 +78,7 @@ def export_gguf(
     from .gguf_export import GGUF_TYPES, convert, verify
     from .gguf_tools import GGUFError
 
+    path = resolve_source(path)  # a GGUF source: its cached folder
     target = Path(out)
     if target.suffix.lower() != ".gguf":
         raise ValueError(f"{target}: with --gguf, OUT is the file to write (name it *.gguf)")
@@ -95,8 +98,6 @@ def export_gguf(
         },
         ensure_ascii=False,
     )
-    from .base_models import MANIFEST_KEY
-
     with tempfile.TemporaryDirectory(prefix=".qmd-export-", dir=target.parent) as tmp:
         merged = Path(tmp) / "merged"
         _save_merged(model, tokenizer, merged, history, path)

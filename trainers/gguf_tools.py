@@ -178,7 +178,7 @@ def set_pre_tokenizer(tokenizer: Any, name: str) -> None:
     """Give a fast tokenizer the split rules llama.cpp uses under ``name``."""
     from tokenizers import Regex, pre_tokenizers
 
-    steps = []
+    steps: list[Any] = []
     for step in PRE_TOKENIZERS[name]:
         if step[0] == "split":
             steps.append(pre_tokenizers.Split(Regex(step[1]), behavior="isolated"))

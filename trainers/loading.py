@@ -113,7 +113,8 @@ def plan(path: str | Path, base: str | Path | None = None) -> LoadPlan:
 
     chain = manifest.chain
     if base is None:
-        start_step, start_chain, start_is_chain = chain[0], (chain[0],), False
+        start_step, start_is_chain = chain[0], False
+        start_chain: tuple[dict[str, Any], ...] = (chain[0],)
         start, revision = _check_base(start_step, target), start_step.get("revision")
     else:
         start_chain, start_is_chain = _identity_chain(str(base))

@@ -9,7 +9,7 @@ from typing import Any
 
 from qmd_reward import records as core
 from qmd_reward.retrieval.corpus import Corpus
-from qmd_reward.retrieval.index import BM25Index
+from qmd_reward.retrieval.embedding import DenseUnavailable, load_embedder
 from qmd_reward.retrieval.judge import DEFAULT_DEPTH, RetrievalJudge, RetrievalResult
 from qmd_reward.retrieval.records import query_record
 from qmd_reward.retrieval.relevance import RelevanceSource
@@ -17,11 +17,12 @@ from qmd_reward.retrieval.report import PlainReport, RichReport
 from qmd_reward.retrieval.summary import summarise
 
 DESCRIPTION = """\
-Search a corpus with each record's raw query, then with the query fused with its lex
-lines as QMD fuses them, and report where the relevant documents land. Records are
-training records ("output" pairs) or eval records ("expansion" text); relevance comes from
-"relevant_docs", "query_id" in the corpus qrels, a reference corpus, or a corpus query
-with the same text."""
+Search a corpus with each record's raw query, then with the query fused with its lines as
+QMD's hybrid search fuses them (lex lines by BM25; vec and hyde lines, and the raw query,
+by vector when an embedding model is available), and report where the relevant documents
+land, overall and per line type. Records are training records ("output" pairs) or eval
+records ("expansion" text); relevance comes from "relevant_docs", "query_id" in the corpus
+qrels, a reference corpus, or a corpus query with the same text."""
 
 
 def add_parsers(subparsers: Any) -> None:
@@ -62,7 +63,7 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     """Register ``retrieval`` on an argparse subparsers object."""
     parser = subparsers.add_parser(
         "retrieval",
-        help="measure how much the lex lines of expansions improve BM25 retrieval",
+        help="measure how much expansions improve QMD's hybrid retrieval, per line type",
         description=DESCRIPTION,
     )
     parser.add_argument("file", type=Path, help="JSONL file of training, eval or chat records")
@@ -71,11 +72,53 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
         "--depth",
         type=int,
         default=DEFAULT_DEPTH,
-        help=f"results kept per search, as QMD's FTS limit (default {DEFAULT_DEPTH})",
+        help=f"results kept per BM25 or vector search, as QMD keeps (default {DEFAULT_DEPTH})",
     )
+    add_embedder_arguments(parser)
     parser.add_argument("--quiet", action="store_true", help="print the summary only")
     parser.set_defaults(func=run)
     return parser
+
+
+def add_embedder_arguments(parser: argparse.ArgumentParser) -> None:
+    """--embedder / --embed-threads: which embedding model searches vec and hyde lines."""
+    parser.add_argument(
+        "--embedder",
+        default="auto",
+        metavar="MODEL",
+        help="embedding model for vec and hyde lines and the raw query: auto (the packaged "
+        "all-MiniLM-L6-v2 when the dense extra is installed, else none), minilm, none "
+        "(BM25 only), or a local sentence-transformers/transformers folder (default auto)",
+    )
+    parser.add_argument(
+        "--embed-threads",
+        type=int,
+        metavar="N",
+        help="torch threads while embedding (default: 1 for the lines, torch's own setting "
+        "for the corpus)",
+    )
+
+
+def build_judge(
+    args: argparse.Namespace, corpus: Corpus, *, progress: bool = True, **options: Any
+) -> RetrievalJudge:
+    """The judge the arguments describe: BM25, plus vectors unless ``--embedder none``.
+
+    Raises DenseUnavailable or ValueError when the named embedder cannot be loaded."""
+    threads = getattr(args, "embed_threads", None)
+    embedder = load_embedder(
+        getattr(args, "embedder", "auto"),
+        args.cache_dir,
+        **({} if threads is None else {"threads": threads}),
+    )
+    return RetrievalJudge.for_corpus(
+        corpus,
+        embedder=embedder,
+        cache_dir=args.cache_dir,
+        use_cache=not args.no_cache,
+        progress=progress,
+        **options,
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -86,8 +129,11 @@ def run(args: argparse.Namespace) -> int:
     except (OSError, ValueError) as exc:
         print(f"qmd-reward retrieval: cannot read the corpus: {exc}", file=sys.stderr)
         return 2
-    index = BM25Index.build(relevance.corpus, args.cache_dir, use_cache=not args.no_cache)
-    judge = RetrievalJudge(index, depth=args.depth)
+    try:
+        judge = build_judge(args, relevance.corpus, depth=args.depth)
+    except (DenseUnavailable, ValueError) as exc:
+        print(f"qmd-reward retrieval: cannot load the embedding model: {exc}", file=sys.stderr)
+        return 2
     report = RichReport(sys.stdout) if sys.stdout.isatty() else PlainReport(sys.stdout)
     results: list[RetrievalResult] = []
     errors = 0
@@ -101,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
                 continue
             record = query_record(raw)
             relevant = relevance.for_record(record) or {}
-            result = judge.evaluate(record.query, record.lex_lines, relevant)
+            result = judge.evaluate_lines(record.query, record.lines, relevant)
             results.append(result)
             if not args.quiet:
                 report.query(record, result)

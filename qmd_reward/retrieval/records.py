@@ -22,6 +22,8 @@ class QueryRecord:
     lex_lines: tuple[str, ...]
     relevant_docs: tuple[str, ...] | None = None
     query_id: str | None = None
+    # Every line as (type, text), in order: what the judge searches with dense retrieval.
+    lines: tuple[tuple[str, str], ...] = ()
 
 
 def _relevant(data: dict[str, Any]) -> tuple[str, ...] | None:
@@ -34,7 +36,7 @@ def _relevant(data: dict[str, Any]) -> tuple[str, ...] | None:
 
 
 def query_record(record: core.Record) -> QueryRecord:
-    """The retrieval view of a scorable record: its query, lex lines and relevance hints."""
+    """The retrieval view of a scorable record: its query, lines and relevance hints."""
     parsed = parse_expansion(record.expansion or "")
     lex = tuple(line.text for line in parsed.lines if line.type == "lex" and line.text)
     query_id = record.data.get("query_id")
@@ -44,6 +46,7 @@ def query_record(record: core.Record) -> QueryRecord:
         lex_lines=lex,
         relevant_docs=_relevant(record.data),
         query_id=None if query_id is None else str(query_id),
+        lines=tuple((line.type, line.text) for line in parsed.lines if line.text),
     )
 
 

@@ -9,10 +9,11 @@ import pytest
 from qmd_reward.retrieval import cli
 
 
-def parse(argv: list[str]) -> argparse.Namespace:
+def parse(argv: list[str], *, lex_only: bool = True) -> argparse.Namespace:
+    """Lex only unless asked: these tests pin BM25 figures (dense: test_retrieval_dense*)."""
     parser = argparse.ArgumentParser(prog="qmd-reward")
     cli.add_parser(parser.add_subparsers(dest="command"))
-    return parser.parse_args(argv)
+    return parser.parse_args([*argv, "--embedder", "none"] if lex_only else argv)
 
 
 def write_jsonl(path: Path, records: list[dict]) -> Path:
@@ -116,6 +117,33 @@ def test_corpus_source_is_required() -> None:
         parse(["retrieval", "file.jsonl"])
 
 
+def test_an_embedder_that_cannot_load_exits_2(
+    tmp_path: Path, corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    records = write_jsonl(tmp_path / "e.jsonl", [{"query": "car", "expansion": "lex: car"}])
+    argv = ["retrieval", str(records), "--corpus", str(corpus_dir), "--no-cache"]
+    gguf = str(tmp_path / "model.gguf")
+    assert cli.run(parse([*argv, "--embedder", gguf], lex_only=False)) == 2
+    assert "GGUF" in capsys.readouterr().err
+
+
+def test_lex_only_report_says_vec_and_hyde_were_not_searched(
+    tmp_path: Path, corpus_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    expansion = "lex: automobile repair\nvec: fixing my car\nhyde: the car was repaired"
+    records = write_jsonl(
+        tmp_path / "e.jsonl", [{"query": "car repair", "expansion": expansion, "query_id": "q1"}]
+    )
+    assert (
+        cli.run(parse(["retrieval", str(records), "--corpus", str(corpus_dir), "--no-cache"])) == 0
+    )
+    out = capsys.readouterr().out
+    assert "BM25 only: vec and hyde not searched" in out
+    assert "      lex  automobile repair" in out and "      vec " not in out
+    table = out[out.index("per line type") :].splitlines()[2:]
+    assert [row.split()[0] for row in table if row.strip()] == ["lex"]
+
+
 def test_rich_report_takes_markup_like_text_literally() -> None:
     import io
 
@@ -125,11 +153,13 @@ def test_rich_report_takes_markup_like_text_literally() -> None:
     from qmd_reward.retrieval.summary import summarise
 
     line = LineOutcome("[bold]x[/] -y", False, None, 2, ("d1",), 1)
-    result = RetrievalResult(18.0, 0.5, 1.0, 0.6, 1.0, 2, 1, 3, True, (line,))
+    hyde = LineOutcome("[red]hyde[/]", False, None, 20, (), None, kind="hyde")
+    result = RetrievalResult(18.0, 0.5, 1.0, 0.6, 1.0, 2, 1, 3, True, (line, hyde), dense=True)
     stream = io.StringIO()
     report = RichReport(stream)
     report.query(QueryRecord(1, "what [is] this", ("[bold]x[/] -y",)), result)
     report.summary(summarise([result]))
     out = stream.getvalue()
-    assert "what [is] this" in out and "[bold]x[/] -y" in out
+    assert "what [is] this" in out and "[bold]x[/] -y" in out and "[red]hyde[/]" in out
+    assert "no relevant document among its 20 nearest" in out
     assert "MRR" in out
