@@ -52,6 +52,7 @@ class LineFacts(NamedTuple):
     aliases: int  # entities named only under another spelling than the query's
     repeats: int  # content-word uses past the second (past the third for query words)
     length: int
+    words: int  # how many words it has
     # lex: how FTS5 reads it
     and_terms: int  # required terms and phrases
     phrase: bool  # a quoted phrase of two or more words, in the query's order or new
@@ -145,6 +146,7 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
         aliases=aliases,
         repeats=textchecks.repeats(text, frozenset(q.counts)) if not lex else 0,
         length=len(text),
+        words=len(words(text)),
         and_terms=len(fts.positives) if fts else 0,
         phrase=bool(fts) and _has_phrase(q, text),
         relaxes=_relaxes(q, fts, terms) if fts else 0.0,

@@ -350,27 +350,33 @@ LINE_RULES: tuple[LineRule, ...] = (
 
 
 def passage_anchor(f: LineFacts, q: QueryInfo) -> float:
-    """How firmly a passage is about the query, in [0.8, 1]: the share of the query's key terms
-    it carries, and how often it says them (up to three times). A passage that carries more of
-    its subject embeds nearer the notes about it.
+    """How firmly a passage is about the query, in [0.8, 1): the share of the query's key
+    terms it carries, and how often it says them. A passage that carries more of its subject
+    embeds nearer the notes about it.
 
-    Continuous on purpose: replacing one mention of a term with 'it' costs a little."""
+    Strictly increasing on purpose: replacing one mention of a term with 'it' costs a little."""
     if not q.terms:
         return 1.0
     carried = sum(t.weight for t in q.terms if t.word in f.terms) / q.total_weight
-    return 0.8 + 0.15 * carried + 0.05 * min(f.mentions, 3) / 3
+    return 0.8 + 0.12 * carried + 0.08 * (1 - 0.6**f.mentions)
 
 
-def passage_size(length: int) -> float:
-    """What a passage's length costs, in (0, 1]: nothing from 50 to 200 characters, smoothly
-    more the further outside (a step would let a cut that crosses it score higher).
+# A passage of this many words is the right size: about 50 to 200 characters.
+PASSAGE_WORDS = (8, 32)
 
-    >>> passage_size(120), round(passage_size(25), 2), round(passage_size(400), 2)
+
+def passage_size(words: int) -> float:
+    """What a passage's length in words costs, in (0, 1]: nothing from 8 to 32 words, smoothly
+    more the further outside (a step would let a cut that crosses it score higher). Words,
+    not characters: writing 'it' for a long word does not make a passage fit better.
+
+    >>> passage_size(20), round(passage_size(4), 2), round(passage_size(64), 2)
     (1.0, 0.8, 0.71)
     """
-    if length < 50:
-        return 0.6 + 0.4 * length / 50
-    return 1.0 if length <= 200 else (200 / length) ** 0.5
+    low, high = PASSAGE_WORDS
+    if words < low:
+        return 0.6 + 0.4 * words / low
+    return 1.0 if words <= high else (high / words) ** 0.5
 
 
 class LineResult(NamedTuple):
@@ -401,11 +407,11 @@ def line_value(f: LineFacts, q: QueryInfo) -> LineResult:
     notes = []
     if f.kind == HYDE:
         value *= passage_anchor(f, q)
-        size = passage_size(f.length)
+        size = passage_size(f.words)
         if size < 1:
             value *= size
             notes.append(
-                (1 - size, f"{label} has {f.length} characters (50 to 200 suit a passage).")
+                (1 - size, f"{label} has {f.words} words (8 to 32 suit a passage).")
             )
     for rule in LINE_RULES:
         if f.kind not in rule.kinds:

@@ -318,21 +318,29 @@ def test_a_passage_of_the_wrong_length_costs_and_says_so(judge_line, text):
     *_, result = judge_line(QS, "hyde", text)
     *_, right = judge_line(QS, "hyde", HYDE_OK)
     assert result.value < right.value
-    assert any("characters" in note for _, note in result.notes)
-    assert not any("characters" in note for _, note in right.notes)
+    assert any("words (8 to 32" in note for _, note in result.notes)
+    assert not any("words (8 to 32" in note for _, note in right.notes)
 
 
-def test_passage_size_is_free_from_50_to_200_characters():
-    assert all(passage_size(n) == 1.0 for n in (50, 120, 200))
+def test_passage_size_is_free_from_8_to_32_words():
+    assert all(passage_size(n) == 1.0 for n in (8, 20, 32))
 
 
 def test_passage_size_costs_smoothly_more_the_further_outside():
-    short = [passage_size(n) for n in range(0, 51, 5)]
-    long = [passage_size(n) for n in range(200, 1001, 50)]
+    short = [passage_size(n) for n in range(0, 9)]
+    long = [passage_size(n) for n in range(32, 161, 8)]
     assert all(a < b for a, b in itertools.pairwise(short))
     assert all(a > b for a, b in itertools.pairwise(long))
     assert all(0 < size <= 1 for size in short + long)
-    assert passage_size(49) > 0.95 and passage_size(201) > 0.95  # no step at the edges
+    assert passage_size(7) > 0.9 and passage_size(33) > 0.95  # no step at the edges
+
+
+def test_writing_it_for_a_long_word_does_not_make_a_passage_fit_better(judge_line):
+    long = LONG_HYDE
+    *_, before = judge_line(QS, "hyde", long)
+    shorter = long.replace("sourdough", "it", 1)
+    *_, after = judge_line(QS, "hyde", shorter)
+    assert after.value < before.value
 
 
 def test_a_passage_that_names_its_subject_again_instead_of_it_is_worth_more(judge_line):
