@@ -150,29 +150,37 @@ def anchor(scorer: Scorer) -> list[tuple[str, str, float]]:
 
 
 def templates_with_retrieval() -> None:
-    """The templates against the reference expansions of data/corpus, retrieval judged."""
-    from qmd_reward.retrieval import BM25Index, Corpus, RetrievalJudge
+    """The templates against the reference expansions of data/corpus, retrieval judged the way
+    QMD retrieves: BM25 for lex lines and, with the dense extra installed, vectors for the
+    raw query and for vec and hyde lines."""
+    from qmd_reward.retrieval import Corpus, RetrievalJudge
 
-    scorer = Scorer(
-        retrieval=RetrievalJudge(BM25Index.build(Corpus.from_beir(ROOT / "data" / "corpus")))
-    )
+    corpus = Corpus.from_beir(ROOT / "data" / "corpus")
+    for embedder in ("none", "auto"):
+        judge = RetrievalJudge.for_corpus(corpus, embedder=embedder)
+        if embedder == "auto" and not judge.dense:
+            print("  (no dense extra installed: the hybrid figures are left out)")
+            return
+        _templates_against_references(
+            Scorer(retrieval=judge), "BM25 and vectors" if judge.dense else "BM25 only"
+        )
+
+
+def _templates_against_references(scorer: Scorer, how: str) -> None:
     qrels: dict[str, dict[str, int]] = defaultdict(dict)
     for line in (ROOT / "data" / "corpus" / "qrels" / "test.tsv").read_text().splitlines()[1:]:
         query_id, doc_id, grade = line.split("\t")
         qrels[query_id][doc_id] = int(grade)
     records = load(ROOT / "data" / "corpus" / "expansions.jsonl")
-    reference = [
-        scorer.score(r["query"], r["expansion"], qrels[r["query_id"]]).score for r in records
-    ]
+    batch = [(r["query"], r["expansion"], qrels[r["query_id"]]) for r in records]
+    reference = [card.score for card in scorer.score_batch(batch)]
     print(
-        f"with retrieval (data/corpus, {len(records)} queries): reference expansions mean "
-        f"{statistics.fmean(reference):.3f}"
+        f"with retrieval, {how} (data/corpus, {len(records)} queries): reference expansions "
+        f"mean {statistics.fmean(reference):.3f}"
     )
     for template in TEMPLATES:
-        scores = [
-            scorer.score(r["query"], template.expand(r["query"]), qrels[r["query_id"]]).score
-            for r in records
-        ]
+        pairs = [(r["query"], template.expand(r["query"]), qrels[r["query_id"]]) for r in records]
+        scores = [card.score for card in scorer.score_batch(pairs)]
         ties = sum(s >= ref for s, ref in zip(scores, reference))
         print(
             f"  {template.name:<18} mean {statistics.fmean(scores):.3f}, "

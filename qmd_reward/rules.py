@@ -27,7 +27,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NamedTuple
 
 from .facts import LineFacts
@@ -453,6 +453,7 @@ def dimension_max(name: str, only: str | None) -> float:
     return FULL_POINTS[name]
 
 
+@lru_cache(maxsize=16384)
 def quote(text: str, width: int = 48) -> str:
     """A line for a message: whitespace collapsed, cut at ``width``.
 

@@ -314,8 +314,11 @@ def near_duplicate(a: str, b: str) -> bool:
     return fuzz.token_sort_ratio(a_norm, b_norm) >= NEAR_DUPLICATE_RATIO
 
 
-def _content_stems(line: str) -> set[str]:
-    return {s for word in words(line) if word not in STOPWORDS for s in read_word(word).stems}
+@lru_cache(maxsize=16384)
+def _content_stems(line: str) -> frozenset[str]:
+    return frozenset(
+        s for word in words(line) if word not in STOPWORDS for s in read_word(word).stems
+    )
 
 
 def copy(a: str, b: str) -> bool:

@@ -165,3 +165,40 @@ def test_row_shapes():
         "query_id": "7",
     }
     assert rows[1]["query_id"] is None  # same columns in every row
+
+
+def test_min_score_keeps_only_what_the_judge_rates_high_enough(tmp_path: Path):
+    from trainers.config import ConfigError, DataConfig, config_from_dict
+    from trainers.data.load import load_split
+
+    good = (
+        "lex: ssh-keygen ed25519 authorized_keys\nlex: passwordless ssh login\n"
+        "vec: how do I log in to a server with an ssh key instead of a password\n"
+        "hyde: Run ssh-keygen -t ed25519, then ssh-copy-id user@host to copy the public key."
+    )
+    template = "lex: ssh key authentication overview\nvec: ssh key authentication"
+    path = tmp_path / "train.jsonl"
+    rows = [
+        {
+            "query": "ssh key authentication",
+            "output": [line.split(": ", 1) for line in good.split("\n")],
+        },
+        {
+            "query": "ssh key authentication setup",
+            "output": [line.split(": ", 1) for line in template.split("\n")],
+        },
+    ]
+    path.write_text("\n".join(json.dumps(r) for r in rows) + "\n", encoding="utf-8")
+    everything = load_split(DataConfig(files=(str(path),), validation_fraction=0.0))
+    judged = load_split(DataConfig(files=(str(path),), validation_fraction=0.0, min_score=0.6))
+    assert len(everything.train) == 2
+    assert [e.query for e in judged.train] == ["ssh key authentication"]
+    with pytest.raises(ConfigError, match="min_score"):
+        config_from_dict(
+            {
+                "kind": "sft",
+                "model": "m",
+                "output_dir": "o",
+                "data": {"files": ["x"], "min_score": 2},
+            }
+        )

@@ -82,6 +82,9 @@ class DataConfig:
     max_validation_samples: int | None = None
     deduplicate: bool = True
     keep_labels: tuple[str, ...] | None = None  # drop labelled records whose label is not here
+    # Drop examples whose own expansion the judge scores below this (0.6 is "Good"): curated
+    # data can hold templates and lines QMD drops, and a model learns what it is shown.
+    min_score: float | None = None
 
 
 @dataclass(frozen=True)
@@ -217,6 +220,8 @@ def _build(cls: type, raw: Any, where: str) -> Any:
 def _check(config: TrainConfig) -> TrainConfig:
     if config.kind not in KINDS:
         raise ConfigError(f"kind must be one of {KINDS}, got {config.kind!r}")
+    if config.data.min_score is not None and not 0.0 <= config.data.min_score <= 1.0:
+        raise ConfigError("data.min_score must be in [0, 1]")
     if not 0.0 <= config.data.validation_fraction < 1.0:
         raise ConfigError("data.validation_fraction must be in [0, 1)")
     if not config.data.files and not config.data.hub_dataset:

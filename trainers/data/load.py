@@ -49,6 +49,8 @@ def load_split(config: DataConfig) -> Split:
     examples, report = _load(config)
     for error in report.errors[:5]:
         log.warning("skipped: %s", error)
+    if config.min_score is not None:
+        examples = judged_at_least(examples, config.min_score)
     if not examples:
         raise ConfigError(f"no usable training examples ({report.read} records read)")
     parts = prepare_examples(
@@ -67,6 +69,21 @@ def load_split(config: DataConfig) -> Split:
         len(parts.validation),
     )
     return parts
+
+
+def judged_at_least(examples: list[Example], min_score: float) -> list[Example]:
+    """The examples whose own expansion the judge scores at least ``min_score``, judged in
+    the batches `qmd-reward score` uses (so templates shared across queries are caught)."""
+    from ._core import SCORE_BATCH, Scorer
+
+    scorer = Scorer()
+    kept: list[Example] = []
+    for start in range(0, len(examples), SCORE_BATCH):
+        batch = examples[start : start + SCORE_BATCH]
+        cards = scorer.score_batch([(e.query, e.expansion) for e in batch])
+        kept += [e for e, card in zip(batch, cards) if card.score >= min_score]
+    log.info("data: %d of %d examples scored %.2f or more", len(kept), len(examples), min_score)
+    return kept
 
 
 def sft_records(examples: tuple[Example, ...]) -> list[dict[str, Any]]:
