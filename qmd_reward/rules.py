@@ -25,6 +25,7 @@ sum. Both tables below are data: a change of the judge is one entry and its test
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
@@ -521,19 +522,23 @@ def _babble(j: Judged) -> tuple[str, ...]:
 
 
 def _extra_lines(j: Judged) -> tuple[str, ...]:
+    counts = Counter(f.kind for f in j.facts)
     wanted = (j.query.only,) if j.query.only else tuple(MAX_LINES)
     hits: list[str] = []
     for kind in wanted:
-        count = sum(1 for f in j.facts if f.kind == kind)
-        hits += [f"{count} {kind} lines"] * max(0, count - MAX_LINES[kind])
+        hits += [f"{counts[kind]} {kind} lines"] * max(0, counts[kind] - MAX_LINES[kind])
     return tuple(hits)
 
 
 def _repeated(j: Judged) -> tuple[str, ...]:
+    if not any(j.repeats):
+        return ()
     return tuple(quote(f.text) for f, r in zip(j.facts, j.repeats) if r)
 
 
 def _templated(j: Judged) -> tuple[str, ...]:
+    if not any(j.templated):
+        return ()
     return tuple(quote(f.text) for f, t in zip(j.facts, j.templated) if t)
 
 
