@@ -411,9 +411,7 @@ def line_value(f: LineFacts, q: QueryInfo) -> LineResult:
         size = passage_size(f.words)
         if size < 1:
             value *= size
-            notes.append(
-                (1 - size, f"{label} has {f.words} words (8 to 32 suit a passage).")
-            )
+            notes.append((1 - size, f"{label} has {f.words} words (8 to 32 suit a passage)."))
     for rule in LINE_RULES:
         if f.kind not in rule.kinds:
             continue
