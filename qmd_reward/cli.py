@@ -1,9 +1,10 @@
 """The ``qmd-reward`` command line.
 
-The core's own commands are ``score``, ``explain`` and ``retrieval``. Other packages add
-theirs through the ``qmd_reward.commands`` entry-point group (see pyproject.toml): each entry
-names a module with ``add_parsers(subparsers)``, which registers its subcommands and keeps
-heavy imports (torch, trl) inside the command functions so ``qmd-reward --help`` stays light.
+The core's own commands are ``score``, ``explain``, ``retrieval`` and ``serve``. Other
+packages add theirs through the ``qmd_reward.commands`` entry-point group (see pyproject.toml):
+each entry names a module with ``add_parsers(subparsers)``, which registers its subcommands and
+keeps heavy imports (torch, trl) inside the command functions so ``qmd-reward --help`` stays
+light.
 This module names none of them.
 """
 
@@ -21,6 +22,7 @@ from .records import batched, read_paths
 from .retrieval.cli import add_embedder_arguments, add_relevance_arguments
 from .retrieval.cli import add_parsers as add_retrieval_parsers
 from .scorer import SCORE_BATCH, Scorer
+from .serve import add_parser as add_serve_parser
 from .summary import Summary, render
 
 ENTRY_POINT_GROUP = "qmd_reward.commands"
@@ -137,6 +139,7 @@ def build_parser(commands: Iterable[AddParsers] | None = None) -> argparse.Argum
     explain.set_defaults(func=cmd_explain)
 
     add_retrieval_parsers(sub)
+    add_serve_parser(sub)
     if commands is None:
         commands = [add for _, add in registered_commands()]
     for add in commands:

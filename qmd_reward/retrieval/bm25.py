@@ -1,9 +1,19 @@
-"""BM25 weights, computed exactly as rank-bm25's ``BM25Okapi`` computes them.
+"""BM25 as SQLite FTS5's ``bm25()`` computes it, the function QMD ranks lex searches with.
 
-rank-bm25 is the reference the tests compare against; this module reproduces its
-formulas on numpy arrays so scoring can skip documents that do not match. For a prefix
-term (a set of stems) the same formulas apply to the union: its term frequency is the sum
-over the matching stems and its document frequency counts documents holding any of them.
+FTS5's ``fts5Bm25Function`` (``ext/fts5/fts5_aux.c``) scores a row against the phrases of
+a MATCH expression (a term, a prefix term and a quoted phrase are each one phrase)::
+
+    score = sum over phrases p of  IDF(p) * f(p) * (k1 + 1) / (f(p) + k1 * (1 - b + b * D / avgdl))
+
+- k1 = 1.2 and b = 0.75;
+- ``IDF(p) = log((N - n(p) + 0.5) / (n(p) + 0.5))``, replaced by 1e-6 when not positive,
+  where N is the number of rows and n(p) the number of rows the phrase occurs in;
+- ``f(p)`` is the sum over the phrase's occurrences in the row of the weight of the column
+  it occurs in (the weights are ``bm25()``'s arguments; QMD passes 1.5, 4.0, 1.0);
+- D is the row's token count over all columns and avgdl the table's mean of it.
+
+FTS5 returns the negated sum (lower is better); this module keeps it positive, best first.
+A negated phrase never occurs in a matching row, so its term is always 0 and is skipped.
 """
 
 from __future__ import annotations
@@ -13,40 +23,37 @@ from dataclasses import dataclass
 
 import numpy as np
 
-K1 = 1.5
+K1 = 1.2
 B = 0.75
-EPSILON = 0.25
+IDF_FLOOR = 1e-6
 
 
-def raw_idf(n_docs: int, doc_freq: int | np.ndarray) -> float | np.ndarray:
-    """Okapi IDF before rank-bm25 replaces negative values."""
-    return np.log(n_docs - doc_freq + 0.5) - np.log(doc_freq + 0.5)
+def idf(n_rows: int, doc_freq: int) -> float:
+    """FTS5's IDF of a phrase found in ``doc_freq`` of ``n_rows`` rows."""
+    value = math.log((n_rows - doc_freq + 0.5) / (doc_freq + 0.5))
+    return value if value > 0.0 else IDF_FLOOR
 
 
 @dataclass(frozen=True, eq=False)
 class BM25Weights:
-    """Per-corpus constants: document count, length normalisers, the IDF floor."""
+    """Per-table constants: the row count and each row's length normaliser."""
 
-    n_docs: int
-    length_norm: np.ndarray  # k1 * (1 - b + b * dl / avgdl), per document
-    idf_floor: float  # what rank-bm25 substitutes for a negative IDF
+    n_rows: int
+    length_norm: np.ndarray  # k1 * (1 - b + b * D / avgdl), per document
 
     @classmethod
-    def from_stats(cls, doc_len: np.ndarray, doc_freq: np.ndarray) -> BM25Weights:
-        n_docs = len(doc_len)
-        total = float(doc_len.sum())
-        avgdl = total / n_docs if n_docs else 0.0
-        # An all-empty corpus has avgdl 0; nothing can match it, so any finite norm does.
-        ratio = np.asarray(doc_len, dtype=np.float64) / avgdl if avgdl > 0 else np.zeros(n_docs)
-        length_norm = K1 * (1 - B + B * ratio)
-        idfs = np.asarray(raw_idf(n_docs, doc_freq) if len(doc_freq) else np.zeros(0))
-        average_idf = float(idfs.sum()) / len(idfs) if len(idfs) else 0.0
-        return cls(n_docs, np.asarray(length_norm, dtype=np.float64), EPSILON * average_idf)
+    def from_lengths(cls, doc_len: np.ndarray) -> BM25Weights:
+        """``doc_len`` is tokens per document over all columns; a document with none is
+        not a row (QMD skips empty files, and an indexed note always has a file path)."""
+        lengths = np.asarray(doc_len, dtype=np.float64)
+        n_rows = int(np.count_nonzero(lengths))
+        avgdl = float(lengths.sum()) / n_rows if n_rows else 0.0
+        # With no rows nothing can match, so any finite normaliser will do. The operations
+        # run in FTS5's order, so equal inputs give bit-equal scores and ties stay ties.
+        scaled = B * lengths / avgdl if avgdl > 0 else np.zeros(len(lengths))
+        return cls(n_rows, K1 * (1 - B + scaled))
 
-    def idf(self, doc_freq: int) -> float:
-        value = math.log(self.n_docs - doc_freq + 0.5) - math.log(doc_freq + 0.5)
-        return self.idf_floor if value < 0 else value
-
-    def term_scores(self, tf: np.ndarray, docs: np.ndarray, doc_freq: int) -> np.ndarray:
-        """BM25 contribution of one query term for documents ``docs`` with counts ``tf``."""
-        return self.idf(doc_freq) * (tf * (K1 + 1) / (tf + self.length_norm[docs]))
+    def phrase_scores(self, freq: np.ndarray, docs: np.ndarray, doc_freq: int) -> np.ndarray:
+        """One phrase's term of the sum for documents ``docs``, whose weighted
+        frequencies are ``freq``; ``doc_freq`` counts the rows holding the phrase."""
+        return idf(self.n_rows, doc_freq) * ((freq * (K1 + 1.0)) / (freq + self.length_norm[docs]))

@@ -18,7 +18,7 @@ from typing import Any
 from qmd_reward.retrieval.querytext import base_query
 
 # Bump when tokenisation or the index layout changes, so cached indexes are rebuilt.
-INDEX_FORMAT = "qmd-reward-bm25-v1"
+INDEX_FORMAT = "qmd-reward-bm25-v2"
 
 
 @dataclass(frozen=True)
@@ -26,11 +26,6 @@ class Document:
     doc_id: str
     title: str
     text: str
-
-    @property
-    def indexed_text(self) -> str:
-        """Title and text are indexed together, as one field."""
-        return f"{self.title}\n{self.text}" if self.title else self.text
 
 
 @dataclass(frozen=True)

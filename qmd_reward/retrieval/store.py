@@ -21,10 +21,10 @@ CACHE_ENV = "QMD_REWARD_CACHE"
 _ARRAY_FIELDS = (
     "token_stem",
     "token_doc",
+    "token_col",
     "positions",
     "stem_start",
     "doc_len",
-    "doc_freq",
 )
 
 

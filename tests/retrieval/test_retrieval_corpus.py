@@ -30,8 +30,8 @@ def beir_folder(root: Path) -> Path:
 def test_from_beir_folder(tmp_path: Path) -> None:
     corpus = Corpus.from_beir(beir_folder(tmp_path))
     assert [d.doc_id for d in corpus.documents] == ["d1", "2"]
-    assert corpus.documents[0].indexed_text == "SSH\nkey login"
-    assert corpus.documents[1].indexed_text == "no title here"
+    assert (corpus.documents[0].title, corpus.documents[0].text) == ("SSH", "key login")
+    assert (corpus.documents[1].title, corpus.documents[1].text) == ("", "no title here")
     assert corpus.queries == {"q1": "ssh login"}
     assert corpus.qrels == {"q1": {"d1": 2}}
 

@@ -1,12 +1,7 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from rank_bm25 import BM25Okapi
 
-from qmd_reward.fts import stems
 from qmd_reward.retrieval import BM25Index
 from qmd_reward.retrieval.store import cache_path
 
@@ -22,26 +17,6 @@ NOTES = (
     ("knee", "Knee pain after running: rest, ice and stretch the quads."),
     ("flight", "Book the flight to Lisbon early; the server at the cafe was rude."),
 )
-
-
-def reference_scores(index: BM25Index, texts: list[str], query: list[str]) -> dict[str, float]:
-    model = BM25Okapi([stems(text) for text in texts])
-    scores = model.get_scores(query)
-    return {doc_id: float(score) for doc_id, score in zip(index.doc_ids, scores)}
-
-
-def test_scores_equal_rank_bm25_for_whole_stems(make_index: IndexFactory) -> None:
-    index = make_index(*NOTES)
-    texts = [text for _, text in NOTES]
-    vocab = index.arrays.vocab
-    for query in (["server"], ["proof"], ["server", "login"], ["sourdough", "starter"]):
-        # Whole stems no other stem extends: prefix matching then equals exact matching.
-        assert all(sum(v.startswith(q) for v in vocab) == 1 for q in query)
-        expected = reference_scores(index, texts, query)
-        results = index.search_line(" ".join(query))
-        assert results
-        for doc_id, score in results:
-            assert score == pytest.approx(expected[doc_id], abs=1e-9)
 
 
 def test_results_are_ranked_best_first(make_index: IndexFactory) -> None:
@@ -97,13 +72,19 @@ def test_invalid_lines_match_nothing(make_index: IndexFactory) -> None:
     assert index.search_line('"server', strict=False) != []
 
 
-def test_title_and_text_are_indexed_together() -> None:
+def test_title_outranks_the_same_words_in_the_text() -> None:
     from qmd_reward.retrieval import Corpus, Document
 
-    corpus = Corpus((Document("d", "Kubernetes", "pods and services"),))
+    # QMD's title column weighs 4 and the body (heading included) counts the word again.
+    corpus = Corpus(
+        (
+            Document("body", "", "kubernetes pods and kubernetes services"),
+            Document("title", "Kubernetes", "pods and services"),
+        )
+    )
     index = BM25Index.build(corpus, use_cache=False)
-    assert index.search_line("kubernetes pods") == index.search_line("kubernetes services")
-    assert index.search_line("kubernetes pods")
+    assert [d for d, _ in index.search_line("kubernetes")] == ["title", "body"]
+    assert [d for d, _ in index.search_line("kubernetes pods")] == ["title", "body"]
 
 
 def test_empty_corpus() -> None:
@@ -133,30 +114,6 @@ def test_corrupt_cache_is_rebuilt(tmp_path) -> None:
 
 def test_cache_key_follows_content() -> None:
     assert corpus_of(("a", "one")).content_hash != corpus_of(("a", "two")).content_hash
-
-
-# Words whose porter stems never prefix one another, so prefix search equals exact search.
-WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "kilo"]
-
-
-@settings(max_examples=60, deadline=None)
-@given(
-    # rank-bm25 divides by the vocabulary size, so some document must have words.
-    docs=st.lists(st.lists(st.sampled_from(WORDS), max_size=12), min_size=1, max_size=15).filter(
-        any
-    ),
-    query=st.lists(st.sampled_from(WORDS), min_size=1, max_size=3),
-)
-def test_bm25_equals_rank_bm25_on_random_corpora(docs: list[list[str]], query: list[str]) -> None:
-    texts = [" ".join(words) for words in docs]
-    index = BM25Index.build(corpus_of(*((str(i), t) for i, t in enumerate(texts))), use_cache=False)
-    query_stems = stems(" ".join(query))
-    expected = reference_scores(index, texts, query_stems)
-    results = index.search_line(" ".join(query))
-    matching = {str(i) for i, words in enumerate(docs) if set(query) <= set(words)}
-    assert {doc_id for doc_id, _ in results} == matching
-    for doc_id, score in results:
-        assert abs(score - expected[doc_id]) <= 1e-9
 
 
 def test_limit_keeps_corpus_order_among_ties(make_index: IndexFactory) -> None:
