@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from typing import Any
 
@@ -27,8 +28,18 @@ def _fail(message: str) -> int:
     return 2
 
 
+def _is_main_process() -> bool:
+    """Rank 0, or a plain single process: under ``accelerate launch`` every process runs
+    this command, and only one should report what the run did. Read from the launcher's
+    environment, so it works before (and without) torch.distributed being set up."""
+    return os.environ.get("RANK", "0") == "0"
+
+
 def _setup_logging() -> None:
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    # The other ranks keep warnings and errors (a reward error can be theirs alone), not
+    # the progress messages every rank would repeat.
+    level = logging.INFO if _is_main_process() else logging.WARNING
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
 
 
 def _validate_training(kind: str, training: dict[str, Any]) -> str | None:
@@ -69,7 +80,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             result = train_grpo(config)
     except (ConfigError, ManifestError, GGUFError, FileNotFoundError) as exc:
         return _fail(str(exc))
-    sys.stdout.write(f"{kind} output: {result.output_dir} ({result.steps} steps)\n")
+    if _is_main_process():
+        sys.stdout.write(f"{kind} output: {result.output_dir} ({result.steps} steps)\n")
     return 0
 
 

@@ -112,6 +112,10 @@ class RewardConfig:
     # training references (pseudo-relevance), a path names a BEIR corpus whose qrels the
     # dataset's query_id / relevant_docs columns point into, "none" leaves it out.
     retrieval: str = "references"
+    # The base address of a `qmd-reward serve` server (http://127.0.0.1:8000): score there
+    # instead of in the training processes. The server's own --corpus or --reference-corpus
+    # then decides the retrieval dimension, and `retrieval` above is not used.
+    remote_url: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,14 @@ def _check(config: TrainConfig) -> TrainConfig:
             raise ConfigError(
                 f"reward.dimension_weights: unknown dimension(s) {unknown}; the judge's "
                 f"dimensions are {', '.join(DIMENSIONS)}"
+            )
+    remote = config.reward.remote_url
+    if remote is not None:
+        if not remote.startswith(("http://", "https://")):
+            raise ConfigError(f"reward.remote_url: expected an http(s) address, got {remote!r}")
+        if weights:
+            raise ConfigError(
+                "reward.remote_url scores the total only; leave reward.dimension_weights unset"
             )
     if config.model.startswith(PACKAGE_PREFIX):
         name = config.model[len(PACKAGE_PREFIX) :]

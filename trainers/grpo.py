@@ -7,6 +7,7 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
+from qmd_reward.remote import RemoteQMDReward
 from qmd_reward.trl import QMDReward
 
 from .config import ConfigError, RewardConfig, TrainConfig
@@ -40,8 +41,11 @@ def warn_if_no_kl(training: dict[str, Any]) -> None:
         log.warning(NO_KL_WARNING)
 
 
-def base_reward(config: RewardConfig, train_rows: Any) -> QMDReward:
-    """The reward, with the retrieval dimension as configured."""
+def base_reward(config: RewardConfig, train_rows: Any) -> QMDReward | RemoteQMDReward:
+    """The reward, with the retrieval dimension as configured, or the served one."""
+    if config.remote_url is not None:
+        log.info("scoring with the qmd-reward server at %s", config.remote_url)
+        return RemoteQMDReward(config.remote_url)
     if config.retrieval == "none":
         return QMDReward()
     if config.retrieval == "references":
@@ -57,6 +61,8 @@ def reward_functions(config: RewardConfig, train_rows: Any) -> tuple[list[Any], 
     if not config.dimension_weights:
         return [reward], None
     weights = dict(config.dimension_weights)
+    if not isinstance(reward, QMDReward):  # the config check refuses this; mypy cannot see it
+        raise ConfigError("reward.dimension_weights needs the in-process reward")
     functions = reward.per_dimension(list(weights))
     return list(functions), [float(weights[f.dimension]) for f in functions]
 

@@ -122,6 +122,11 @@ BASE = {"kind": "sft", "model": "m", "output_dir": "o", "data": {"files": ["a.js
         ({"data": {"files": ["a"], "validation_fraction": 1.5}}, "validation_fraction"),
         ({"kind": "dpo"}, "kind must be one of"),
         ({"training": {"output_dir": "x"}}, "top level"),
+        ({"reward": {"remote_url": "127.0.0.1:8000"}}, r"reward\.remote_url: expected an http"),
+        (
+            {"reward": {"remote_url": "http://127.0.0.1:8000", "dimension_weights": {"lex": 1}}},
+            "leave reward.dimension_weights unset",
+        ),
     ],
 )
 def test_mistakes_are_clear_errors(change: dict, message: str):
@@ -187,3 +192,13 @@ def test_parser_builds_without_heavy_imports():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=root
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_a_remote_url_makes_the_served_reward():
+    from qmd_reward.remote import RemoteQMDReward
+    from trainers.grpo import reward_functions
+
+    config = load_config("grpo-tiny", "grpo", ["reward.remote_url=http://127.0.0.1:8000/"])
+    (reward,), weights = reward_functions(config.reward, train_rows=None)
+    assert isinstance(reward, RemoteQMDReward) and weights is None
+    assert reward.url == "http://127.0.0.1:8000"
