@@ -32,7 +32,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 def cmd_compare(args: argparse.Namespace) -> int:
     from .compare import compare_files, render_comparison
 
-    comparison = compare_files(args.a, args.b, seed=args.seed, resamples=args.resamples)
+    comparison = compare_files(
+        args.a, args.b, seed=args.seed, resamples=args.resamples, metric=args.metric
+    )
     for error in comparison.a.errors + comparison.b.errors:
         sys.stderr.write(error + "\n")
     if not comparison.pairs:
@@ -63,6 +65,11 @@ def _add_compare(actions: argparse._SubParsersAction) -> None:
     compare.add_argument("--top", type=int, default=5, help="regressions/improvements shown")
     compare.add_argument(
         "--resamples", type=int, default=10_000, help="bootstrap resamples (default 10000)"
+    )
+    compare.add_argument(
+        "--metric",
+        help="compare a number each record carries instead of the judge's score: a key of "
+        "the record's 'qmd' object as `eval qmd` writes it (mrr, ndcg@10, recall@10)",
     )
     compare.set_defaults(func=cmd_compare)
 
@@ -141,10 +148,65 @@ def _add_generate(actions: argparse._SubParsersAction) -> None:
     generate.set_defaults(func=cmd_generate)
 
 
+def cmd_qmd(args: argparse.Namespace) -> int:
+    from .qmd_eval import EvalQmdError, run_eval
+    from .qmd_runner import QmdError, QmdUnavailable
+
+    if args.no_expand == (args.model is not None):
+        sys.stderr.write("qmd-reward: error: give --model MODEL.gguf, or --no-expand\n")
+        return 2
+    try:
+        records = run_eval(
+            args.corpus,
+            args.output,
+            model=args.model,
+            queries_file=args.queries,
+            limit=args.limit,
+            threads=args.threads,
+            progress=sys.stderr.isatty(),
+        )
+    except (EvalQmdError, QmdUnavailable, QmdError, OSError, ValueError) as exc:
+        sys.stderr.write(f"qmd-reward: error: {exc}\n")
+        return 2
+    failed = sum(1 for record in records if record.get("error"))
+    sys.stderr.write(f"wrote {len(records)} records to {args.output} ({failed} with an error)\n")
+    return 1 if failed else 0
+
+
+def _add_qmd(actions: argparse._SubParsersAction) -> None:
+    qmd = actions.add_parser(
+        "qmd",
+        help="a GGUF model as real QMD's expansion model: QMD's retrieval and our judge",
+        description="Index a BEIR-style corpus in a private QMD home (installed on first use "
+        "from the npm registry), embed it with all-MiniLM-L6-v2 as GGUF, let QMD expand "
+        "every query with MODEL (its own prompt, grammar and sampling) and run its hybrid "
+        "query without the reranker. Writes one record per query: the expansion QMD used, "
+        "QMD's ranking, its MRR, nDCG@10 and recall@10 against the qrels, and our judge's "
+        "score card. A query QMD failed on keeps its record, with the error.",
+    )
+    qmd.add_argument("--model", help="the expansion model: a GGUF file")
+    qmd.add_argument(
+        "--no-expand", action="store_true", help="no expansion model: QMD with the raw query"
+    )
+    qmd.add_argument("--corpus", required=True, help="folder with corpus.jsonl, queries, qrels")
+    qmd.add_argument(
+        "--queries", help="queries.jsonl or an eval query file (default: the corpus's queries)"
+    )
+    qmd.add_argument("--output", "-o", required=True, help="results JSONL to write")
+    qmd.add_argument("--limit", type=_positive, default=10, help="results per query (10)")
+    qmd.add_argument(
+        "--threads",
+        type=_positive,
+        help="node-llama-cpp threads (default: $QMD_REWARD_QMD_THREADS, else the usable CPUs)",
+    )
+    qmd.set_defaults(func=cmd_qmd)
+
+
 ACTIONS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     _add_report,
     _add_compare,
     _add_generate,
+    _add_qmd,
 )
 
 

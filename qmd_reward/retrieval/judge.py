@@ -9,6 +9,10 @@ The fusion is QMD's ``hybridQuery`` (src/store.ts), reranker aside:
   order (the BM25 lists, then the vector lists), fused by RRF with k = 60 and the
   top-rank bonuses. When no line survives, QMD searches its fallback expansion instead
   (``hyde: Information about {query}``, ``lex: {query}``, ``vec: {query}``).
+- QMD does not expand at all when the raw query's BM25 list already has a strong signal
+  (``hasStrongSignal``: the top score, mapped to ``|bm25| / (1 + |bm25|)``, is at least
+  0.85 and leads the second by at least 0.15). Then "after" is "before", whatever the lines
+  say: the result is marked ``skipped``, no line is blind, and the points are neutral.
 
 The points reward moving relevant documents up and charge for pushing them down, so an
 expansion that only adds noise scores below neutral. Without an embedder, only lex lines
@@ -51,9 +55,26 @@ VECTOR_KINDS = ("vec", "hyde")
 _CACHE_SIZE = 100_000
 # Vector lists are keyed by text; a list is 20 ints, so this is a few MB.
 _VECTOR_CACHE_SIZE = 50_000
+# hybridQuery's STRONG_SIGNAL_MIN_SCORE and STRONG_SIGNAL_MIN_GAP (src/store.ts).
+STRONG_SIGNAL_MIN_SCORE = 0.85
+STRONG_SIGNAL_MIN_GAP = 0.15
 
 Relevant = Mapping[str, int] | Sequence[str]
 Lines = Sequence[tuple[str, str]]
+
+
+def strong_signal(bm25_scores: Sequence[float]) -> bool:
+    """Whether QMD skips expansion for a raw query whose BM25 list scores ``bm25_scores``
+    (best first, positive): searchFTS maps each to ``x / (1 + x)``, and hybridQuery skips
+    when the top one is at least 0.85 and at least 0.15 above the second (0 when alone).
+
+    >>> strong_signal([12.0, 1.0]), strong_signal([12.0, 9.0]), strong_signal([4.0])
+    (True, False, False)
+    """
+    if not len(bm25_scores):
+        return False
+    top, second = (s / (1 + s) for s in (*bm25_scores[:2], 0.0)[:2])
+    return top >= STRONG_SIGNAL_MIN_SCORE and top - second >= STRONG_SIGNAL_MIN_GAP
 
 
 @dataclass(frozen=True)
@@ -112,7 +133,8 @@ class RetrievalResult:
     points are then neutral (10) and the before/after figures are 0. ``dense``: vector
     lists were part of the fusion. ``fallback``: no line survived QMD's filter, so "after"
     is QMD's fallback expansion. ``by_type``: for each line type with searched lines, the
-    raw query's lists fused with that type's lists alone.
+    raw query's lists fused with that type's lists alone. ``skipped``: the raw query's BM25
+    list has a strong signal, so QMD would not expand it and "after" is "before".
     """
 
     points: float
@@ -131,6 +153,7 @@ class RetrievalResult:
     dense: bool = False
     fallback: bool = False
     by_type: tuple[TypeEffect, ...] = ()
+    skipped: bool = False
 
     @property
     def helped(self) -> bool:
@@ -143,7 +166,7 @@ class RetrievalResult:
     @property
     def blind(self) -> tuple[LineOutcome, ...]:
         """Lines QMD searched whose own list holds none of the relevant documents."""
-        if not self.judged:
+        if not self.judged or self.skipped:
             return ()
         return tuple(line for line in self.lines if not line.dropped and not line.found)
 
@@ -153,6 +176,7 @@ class _Search:
     ranked: tuple[int, ...]
     matched: int
     error: str | None
+    top_scores: tuple[float, ...] = ()  # the best two BM25 scores (QMD's strong signal)
 
 
 @dataclass(frozen=True)
@@ -170,6 +194,7 @@ class _Plan:
     expansion: list[_List]  # the lists of the lines that survive
     added: list[_List]  # what "after" adds: the expansion's lists, or the fallback's
     fell_back: bool
+    skipped: bool  # strong signal: QMD searches the raw query alone
 
 
 class RetrievalJudge:
@@ -305,7 +330,7 @@ class RetrievalJudge:
         before = self._fuse(plan.original)
         after = self._fuse(plan.original + plan.added)
         by_type: tuple[TypeEffect, ...] = ()
-        if grades:
+        if grades and not plan.skipped:
             by_type = tuple(
                 self._type_effect(kind, plan.original, plan.expansion, grades)
                 for kind in LINE_KINDS
@@ -313,7 +338,14 @@ class RetrievalJudge:
             )
         raw_matched = plan.original[0].search.matched
         return self._result(
-            before, after, raw_matched, grades, tuple(outcomes), plan.fell_back, by_type
+            before,
+            after,
+            raw_matched,
+            grades,
+            tuple(outcomes),
+            plan.fell_back,
+            by_type,
+            plan.skipped,
         )
 
     def rankings(
@@ -330,8 +362,14 @@ class RetrievalJudge:
     def _plan(self, query: str, lines: Lines, fallback: bool | None) -> _Plan:
         """Every list QMD's hybridQuery would fuse for ``query`` and ``lines``."""
         kept = self._typed(lines)
+        raw = self._search(query, strict=False)
+        skipped = strong_signal(raw.top_scores)
         use_fallback = self.fallback if fallback is None else fallback
-        fell_back = use_fallback and not any(line_survives(text, query) for _, text, _ in kept)
+        fell_back = (
+            use_fallback
+            and not skipped
+            and not any(line_survives(text, query) for _, text, _ in kept)
+        )
         if self.dense:
             self._embed_and_search(self._vector_texts(query, kept, fell_back))
         searched: list[tuple[str, str, _List | None]] = []
@@ -345,17 +383,18 @@ class RetrievalJudge:
             found = self._list(kind, text)
             expansion.append(found)
             searched.append((kind, shown, found))
-        original = [_List("fts", "original", self._search(query, strict=False), self.raw_weight)]
+        original = [_List("fts", "original", raw, self.raw_weight)]
         if self.dense:
             original.append(_List("vec", "original", self._vector(query), self.raw_weight))
-        added = expansion
+        # The lines are still searched, so a report can show what each would have found.
+        added = [] if skipped else expansion
         if fell_back:
             added = [
                 self._list(kind, text)
                 for kind, text in self._fallback_lines(query)
                 if kind == "lex" or self.dense
             ]
-        return _Plan(searched, original, expansion, added, fell_back)
+        return _Plan(searched, original, expansion, added, fell_back, skipped)
 
     def evaluate_many(self, items: Iterable[tuple[str, Lines, Relevant]]) -> list[RetrievalResult]:
         """:meth:`evaluate_lines` for many ``(query, lines, relevant)`` triples, embedding
@@ -480,6 +519,7 @@ class RetrievalJudge:
         lines: tuple[LineOutcome, ...],
         fell_back: bool,
         by_type: tuple[TypeEffect, ...],
+        skipped: bool,
     ) -> RetrievalResult:
         if not grades:
             return RetrievalResult(
@@ -495,6 +535,7 @@ class RetrievalJudge:
                 lines,
                 dense=self.dense,
                 fallback=fell_back,
+                skipped=skipped,
             )
         rr_before = reciprocal_rank(before, grades)
         rr_after = reciprocal_rank(after, grades)
@@ -517,6 +558,7 @@ class RetrievalJudge:
             dense=self.dense,
             fallback=fell_back,
             by_type=by_type,
+            skipped=skipped,
         )
 
     def _doc_ranks(
@@ -574,8 +616,8 @@ class RetrievalJudge:
             self._cache.move_to_end(key)
             return cached
         query = parse_lex_line(text, strict=strict)
-        docs, _, matched = self.index.ranked(query, limit=self.depth)
-        result = _Search(tuple(docs.tolist()), matched, query.error)
+        docs, scores, matched = self.index.ranked(query, limit=self.depth)
+        result = _Search(tuple(docs.tolist()), matched, query.error, tuple(scores[:2].tolist()))
         self._cache[key] = result
         if len(self._cache) > self._cache_size:
             self._cache.popitem(last=False)

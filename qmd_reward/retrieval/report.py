@@ -58,7 +58,9 @@ def query_lines(record: QueryRecord, result: RetrievalResult) -> list[str]:
         f"points {result.points:.1f}",
         f"    relevant    {relevant_ranks(result)}",
     ]
-    if result.fallback:
+    if result.skipped:
+        lines.append("      (strong BM25 signal: QMD would not expand this query)")
+    elif result.fallback:
         lines.append("      (no line survives QMD's filter: QMD searches its fallback expansion)")
     elif not result.lines:
         lines.append("      (no lines searched)")
@@ -79,6 +81,8 @@ def summary_lines(summary: Summary) -> list[str]:
         f"unchanged {summary.unchanged} ({summary.share(summary.unchanged):.0%})",
         f"mean retrieval points {summary.mean_points:.1f} / 20   ({searched})",
     ]
+    if summary.not_expanded:
+        lines.append(f"not expanded by QMD (strong BM25 signal): {summary.not_expanded}")
     if summary.fallback:
         lines.append(f"fallback expansion (no line survived QMD's filter): {summary.fallback}")
     return lines

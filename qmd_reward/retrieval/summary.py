@@ -49,6 +49,7 @@ class Summary:
     dense: bool = False
     fallback: int = 0
     by_type: tuple[TypeSummary, ...] = ()
+    not_expanded: int = 0  # strong BM25 signal: QMD would not expand the query
 
     @property
     def unchanged(self) -> int:
@@ -64,8 +65,10 @@ def _mean(values: Iterable[float]) -> float:
 
 
 def summarise_type(kind: str, judged: list[RetrievalResult]) -> TypeSummary:
-    effects = [(r, e) for r in judged for e in r.by_type if e.kind == kind]
-    lines = [line for r in judged for line in r.lines if line.kind == kind]
+    # Queries QMD would not expand have no lines in its ranking: they are left out.
+    expanded = [r for r in judged if not r.skipped]
+    effects = [(r, e) for r in expanded for e in r.by_type if e.kind == kind]
+    lines = [line for r in expanded for line in r.lines if line.kind == kind]
     searched = [line for line in lines if not line.dropped]
     return TypeSummary(
         kind=kind,
@@ -105,5 +108,6 @@ def summarise(results: Iterable[RetrievalResult]) -> Summary:
         recall_after=_mean(r.recall_after for r in judged),
         dense=dense,
         fallback=sum(r.fallback for r in judged),
+        not_expanded=sum(r.skipped for r in judged),
         by_type=tuple(summarise_type(kind, judged) for kind in kinds),
     )

@@ -20,7 +20,7 @@ from qmd_reward.retrieval.chunking import (
     markdown_title,
     scan_break_points,
 )
-from qmd_reward.retrieval.dense import chunk_budget, chunk_corpus, document_title
+from qmd_reward.retrieval.dense import chunk_budget, chunk_corpus
 
 
 def section(title: str, words: int) -> str:
@@ -107,8 +107,26 @@ def test_titles_are_qmds() -> None:
     assert markdown_title("## Notes\n## Real title") == "Notes"  # QMD's regex finds it again
     assert markdown_title("# Notes\n## Real title") == "Real title"
     assert markdown_title("no heading") is None
-    assert document_title(Document("d", "", "# Heading\nbody")) == "Heading"
-    assert document_title(Document("d", "Given", "# Heading\nbody")) == "Given"
+
+
+def test_chunks_are_the_note_qmd_embeds() -> None:
+    """The whole note, heading included, under the title QMD extracts from it (the heading,
+    else the file name); an empty note has no chunk, as QMD indexes no empty file."""
+    docs = (
+        Document("a", "Given", "body a"),
+        Document("b", "", "# Heading\nbody b"),
+        Document("c", "", "body c"),
+        Document("d", "", "   "),
+        Document("e", "Last", "body e"),
+    )
+    texts, numbers, _ = chunk_corpus(Corpus(docs), WordCounter())
+    assert texts == [
+        "title: Given | text: # Given\n\nbody a\n",
+        "title: Heading | text: # Heading\nbody b\n",
+        "title: d0003 | text: body c\n",
+        "title: Last | text: # Last\n\nbody e\n",
+    ]
+    assert numbers.tolist() == [0, 1, 2, 4]
 
 
 class WordCounter:

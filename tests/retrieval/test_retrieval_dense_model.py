@@ -50,16 +50,17 @@ def test_a_hyde_that_bridges_a_vocabulary_gap_raises_the_points(
 def test_a_generic_hyde_for_an_entity_query_lowers_the_points(
     shipped_dense: RetrievalJudge,
 ) -> None:
-    query = "react component renders too often"
+    query = "ssh without password"
+    relevant = {"ops-01": 2, "ops-02": 1}
     generic = (
         "hyde",
-        "React is a popular JavaScript library for building user interfaces, created by Facebook.",
+        "SSH is a popular network protocol used by many developers, first released in 1995.",
     )
     specific = [line for line in record_lines(query) if line[0] == "hyde"]
-    hurt = shipped_dense.evaluate_lines(query, [generic], {"prog-18": 2})
+    hurt = shipped_dense.evaluate_lines(query, [generic], relevant)
     assert hurt.rank_before == 1 and hurt.rank_after > 1
     assert hurt.points < 5
-    assert shipped_dense.evaluate_lines(query, specific, {"prog-18": 2}).points >= 10
+    assert shipped_dense.evaluate_lines(query, specific, relevant).points >= 10
 
 
 def test_the_dense_path_is_deterministic(

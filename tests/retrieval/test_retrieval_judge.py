@@ -4,6 +4,7 @@ import pytest
 
 from qmd_reward.retrieval import BM25Index, RetrievalJudge
 from qmd_reward.retrieval.fusion import fuse
+from qmd_reward.retrieval.judge import strong_signal
 from qmd_reward.retrieval.metrics import ndcg, reciprocal_rank, retrieval_points
 
 from retrieval_helpers import IndexFactory
@@ -128,3 +129,31 @@ def test_depth_limits_what_counts(make_index: IndexFactory) -> None:
     index: BM25Index = make_index(*docs, ("target", long_note))
     shallow = RetrievalJudge(index, depth=5).evaluate("common", [], ["target"])
     assert shallow.rank_before is None
+
+
+def test_strong_signal_matches_qmds_thresholds() -> None:
+    import doctest
+
+    from qmd_reward.retrieval import judge as judge_module
+
+    assert doctest.testmod(judge_module).failed == 0
+    # |bm25| / (1 + |bm25|): 0.85 needs a score of 5.67; the gap is taken after the mapping.
+    assert strong_signal([5.7]) and not strong_signal([5.6])
+    assert strong_signal([9.0, 2.9]) and not strong_signal([9.0, 3.1])  # 0.9 - 0.75 = 0.15
+    assert not strong_signal([])
+
+
+def test_a_strong_raw_query_is_not_expanded(make_index: IndexFactory) -> None:
+    """QMD skips expansion when the raw query's top BM25 hit is strong and alone: whatever
+    the lines would find, the ranking is the raw query's and no line is blind."""
+    fillers = tuple(
+        (f"filler-{i}", f"Filler note number {i} about nothing much.") for i in range(30)
+    )
+    judge = RetrievalJudge(make_index(*NOTES, *fillers))
+    distracting = ["python species asia"]  # finds the snake note, not the garage
+    strong = judge.evaluate("mechanic garage automobile", distracting, ["garage"])
+    assert strong.skipped and strong.rank_before == strong.rank_after == 1
+    assert strong.points == pytest.approx(10.0) and strong.blind == ()
+    assert strong.lines[0].found == ()  # the line was still searched, for reports
+    weak = judge.evaluate("python", ["python -snake"], ["code"])  # two notes match alike
+    assert not weak.skipped and weak.rank_after == 1 and weak.points > 10
