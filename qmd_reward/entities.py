@@ -17,6 +17,7 @@ retrieval package nor numpy.
 from __future__ import annotations
 
 from functools import lru_cache
+from itertools import accumulate
 from typing import NamedTuple
 
 from .fts import fold, raw_tokens, stem
@@ -25,8 +26,8 @@ from .language import UNSEGMENTED, char_script
 
 class LineForm(NamedTuple):
     """A line as the index sees it: folded text, tokens, their stems, the tokens spelled
-    together with where each starts and ends there, and the first six letters of its long
-    stems."""
+    together with where each starts and ends there, and its long stems by their first six
+    letters."""
 
     folded: str
     tokens: tuple[str, ...]
@@ -34,7 +35,9 @@ class LineForm(NamedTuple):
     squashed: str
     starts: tuple[int, ...]
     ends: tuple[int, ...]
-    heads: tuple[str, ...]
+    # Only a stem that begins with a word's first six letters can be of its family: looking
+    # there, not through every stem of a long line, is what makes matching a term cheap.
+    families: dict[str, list[str]]
 
     def spells(self, spelling: str) -> bool:
         """Whether a run of the line's tokens spelled together is ``spelling``.
@@ -58,14 +61,13 @@ def line_form(text: str) -> LineForm:
     ('read', 'csv', 'in', 'node', 'js')
     """
     tokens = tuple(raw_tokens(text))
-    stems = tuple(stem(t) for t in tokens)
-    heads = tuple(s[:_FAMILY] for s in stems if len(s) >= _FAMILY)
-    starts, position = [], 0
-    for token in tokens:
-        starts.append(position)
-        position += len(token)
-    ends = (*starts[1:], position)
-    return LineForm(fold(text), tokens, stems, "".join(tokens), tuple(starts), ends, heads)
+    stems = tuple(map(stem, tokens))
+    families: dict[str, list[str]] = {}
+    for s in stems:
+        if len(s) >= _FAMILY:
+            families.setdefault(s[:_FAMILY], []).append(s)
+    bounds = tuple(accumulate(map(len, tokens), initial=0))  # where each token starts, then the end
+    return LineForm(fold(text), tokens, stems, "".join(tokens), bounds[:-1], bounds[1:], families)
 
 
 class Target(NamedTuple):
@@ -109,10 +111,13 @@ def mentions(form: LineForm, t: Target) -> bool:
     >>> mentions(line_form("street photographers"), target("photography"))
     True
     """
-    if any(_contains(form, sequence) for sequence in t.sequences):
-        return True
-    if any(form.spells(spelling) for spelling in t.spellings):
-        return True
+    # Plain loops, not any() over generators: this runs for every term of every line.
+    for sequence in t.sequences:
+        if _contains(form, sequence):
+            return True
+    for spelling in t.spellings:
+        if form.spells(spelling):
+            return True
     return any(s in form.folded for s in t.substrings)
 
 
@@ -133,6 +138,7 @@ def _contains(form: LineForm, sequence: tuple[str, ...]) -> bool:
     word = sequence[0]
     if word in stems:
         return True
-    if len(word) < _FAMILY or word[:_FAMILY] not in form.heads:
+    if len(word) < _FAMILY:
         return False
-    return any(s.startswith(word) or word.startswith(s) for s in stems if len(s) >= _FAMILY)
+    family = form.families.get(word[:_FAMILY], ())
+    return any(s.startswith(word) or word.startswith(s) for s in family)

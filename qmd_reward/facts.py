@@ -21,7 +21,7 @@ from .language import UNSEGMENTED, char_pairs, char_script, drifted, script
 from .parse import has_query_term
 from .query import QueryInfo
 from .text import normalise, words
-from .wordclass import Word, WordClass, is_technical, read_word
+from .wordclass import Word, WordClass, read_word
 
 _NEGATED = re.compile(r'(?:^|\s)-(?:"[^"]*"?|\S+)')
 _INTERROGATIVES = frozenset(
@@ -90,9 +90,11 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
     said = {t.word for t in q.terms if mentions(form, t.target)}
     # A word that begins with a key term is about it ('swapfile' for 'swap'): on topic, even
     # if FTS5 does not match the one for the other.
-    loose = any(t.startswith(w.word) for w in q.terms if len(w.word) >= 4 for t in form.tokens)
-    for s in form.stems:
-        said.update(q.compounds.get(s, ()))  # 'haircut' says 'hair' and 'cut'
+    beginnings = tuple(w.word for w in q.terms if len(w.word) >= 4)
+    loose = any(t.startswith(beginnings) for t in form.tokens)
+    for joined, held in q.compounds.items():
+        if joined in form.stems:
+            said.update(held)  # 'haircut' says 'hair' and 'cut'
     terms = tuple(t.word for t in q.terms if t.word in said)
     entities = tuple(e.name for e in q.entities if mentions(form, e.target))
     versions = tuple(
@@ -115,7 +117,7 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
     # keeps a query term and adds a technical token of its own ('"authorized_keys"
     # permissions' for 'ssh key authentication'). A query's entity cannot be stood in for.
     discriminating = {t.word for t in q.discriminating}
-    technical = any(is_technical(w) for w in classes[WordClass.SPECIFIC])
+    technical = any(w.technical for w in residue if w.kind is WordClass.SPECIFIC)
     anchored = bool(
         entities
         or discriminating.intersection(terms)
@@ -183,14 +185,17 @@ def _residue(q: QueryInfo, text: str) -> _Residue:
     found: list[Word] = []
     masked: list[str] = []
     own = 0
-    q_form = line_form(q.text)
     for token in words(text):
         if not token.isascii() and any(char_script(ch) in UNSEGMENTED for ch in token):
             found += [read_word(p, q.language) for p in char_pairs(token) if p not in q.text]
             masked.append(token)
             continue
         word = read_word(token, q.language)
-        if word.stems and (q.stems.issuperset(word.stems) or q_form.spells(word.squashed)):
+        query_word = q.stems.issuperset(word.stems) or (
+            # Most words are nowhere in the query's letters: a substring test settles them.
+            word.squashed in q.form.squashed and q.form.spells(word.squashed)
+        )
+        if word.stems and query_word:
             masked.append("*")
             continue
         masked.append(token)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from .aliases import aliases, is_person, split_version
-from .entities import Target, line_form, target
+from .entities import LineForm, Target, line_form, target
 from .fts import stem
 from .language import UNSEGMENTED, char_pairs, char_script, frequency_code, language
 from .lexicon import rarity
@@ -52,6 +52,7 @@ class QueryInfo:
 
     raw: str
     text: str
+    form: LineForm  # the text as the index sees it (entities.line_form)
     only: str | None
     filter_terms: tuple[str, ...]  # QMD keeps a line that contains one of these
     language: str | None  # language() of the text: a code, a script name, or None
@@ -108,6 +109,7 @@ def analyse(raw: str, entity_names: tuple[str, ...]) -> QueryInfo:
     return QueryInfo(
         raw=raw,
         text=text,
+        form=form,
         only=part.only,
         filter_terms=qmd_query_terms(text),
         language=lang,

@@ -117,6 +117,7 @@ class Word(NamedTuple):
     stems: tuple[str, ...]  # its FTS5 tokens, stemmed
     squashed: str  # its FTS5 tokens spelled together ('nodejs' for 'node.js')
     kind: WordClass
+    technical: bool  # shaped like code, a file, a flag or a version (is_technical)
     weight: float  # plain_weight, for an ordinary word
     known: bool  # wordfreq knows it in English
     vowelless: bool  # Latin letters only, and no vowel among them ('grpc', 'xkcdqz')
@@ -133,15 +134,23 @@ def read_word(word: str, language: str | None = None) -> Word:
     >>> read_word("the").stop, read_word("cómo", "es").stop
     (True, True)
     """
-    code = frequency_code(language)
+    # What a word is depends on the language only through its wordfreq code: reading it
+    # once per code, not once per name, lets the checks that pass no language (None, read
+    # as English) share the work of those that pass an English query's language ('en').
+    return _read_word(word, frequency_code(language))
+
+
+@lru_cache(maxsize=16384)
+def _read_word(word: str, code: str) -> Word:
     tokens = raw_tokens(word)
     kind = word_class(word, code)
     return Word(
         text=word,
-        stop=word in STOPWORDS or function_word(word, language),
+        stop=word in STOPWORDS or function_word(word, code),
         stems=tuple(stem(t) for t in tokens),
         squashed="".join(tokens),
         kind=kind,
+        technical=is_technical(word),
         weight=plain_weight(word, code) if kind is WordClass.COMMON else 0.0,
         known=known_word(word),
         vowelless=word.isascii() and word.isalpha() and _VOWELS.isdisjoint(word),
