@@ -17,14 +17,11 @@ import contextlib
 import hashlib
 import json
 import math
-import os
 import sys
-import tempfile
 import time
 import zipfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -243,23 +240,16 @@ def _printer(total: int) -> Progress:
 
 
 def save(index: DenseIndex, path: Path) -> None:
-    """Write atomically, so a concurrent reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"model": index.model, "key": index.key, "doc_ids": list(index.doc_ids)}
-    payload: dict[str, Any] = {
-        "vectors": index.vectors,
-        "chunk_doc": index.chunk_doc,
-        "chunk_pos": index.chunk_pos,
-        "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-    }
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".dense-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, **payload)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    store.save_npz(
+        path,
+        {
+            "vectors": index.vectors,
+            "chunk_doc": index.chunk_doc,
+            "chunk_pos": index.chunk_pos,
+            "meta": np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
+        },
+    )
 
 
 def load(path: Path) -> DenseIndex | None:

@@ -12,6 +12,7 @@ import os
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -47,12 +48,17 @@ def _decode_strings(blob: np.ndarray) -> tuple[str, ...]:
 
 
 def save(arrays: IndexArrays, path: Path) -> None:
-    """Write atomically, so a concurrent reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
     payload = {name: getattr(arrays, name) for name in _ARRAY_FIELDS}
     payload["vocab"] = _encode_strings(arrays.vocab)
     payload["doc_ids"] = _encode_strings(arrays.doc_ids)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=".bm25-", suffix=".tmp")
+    save_npz(path, payload)
+
+
+def save_npz(path: Path, payload: dict[str, Any]) -> None:
+    """Write ``payload`` as an ``.npz`` atomically, so a concurrent reader never sees half
+    a file: written beside ``path``, then renamed over it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as handle:
             np.savez(handle, **payload)
