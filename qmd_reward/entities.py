@@ -20,7 +20,7 @@ from functools import lru_cache
 from itertools import accumulate
 from typing import NamedTuple
 
-from .fts import fold, raw_tokens, stem
+from .fts import fold, folded_tokens, raw_tokens, stem_all
 from .language import UNSEGMENTED, char_script
 
 
@@ -60,14 +60,15 @@ def line_form(text: str) -> LineForm:
     >>> line_form("Read_CSV in node.js").stems
     ('read', 'csv', 'in', 'node', 'js')
     """
-    tokens = tuple(raw_tokens(text))
-    stems = tuple(map(stem, tokens))
+    folded = fold(text)
+    tokens = tuple(folded_tokens(folded))
+    stems = stem_all(tokens)
     families: dict[str, list[str]] = {}
     for s in stems:
         if len(s) >= _FAMILY:
             families.setdefault(s[:_FAMILY], []).append(s)
     bounds = tuple(accumulate(map(len, tokens), initial=0))  # where each token starts, then the end
-    return LineForm(fold(text), tokens, stems, "".join(tokens), bounds[:-1], bounds[1:], families)
+    return LineForm(folded, tokens, stems, "".join(tokens), bounds[:-1], bounds[1:], families)
 
 
 class Target(NamedTuple):
@@ -94,7 +95,7 @@ def target(name: str, *spellings: str) -> Target:
         if any(char_script(ch) in UNSEGMENTED for ch in spelling):
             substrings.append(fold(spelling).strip())
             continue
-        sequences.append(tuple(stem(t) for t in tokens))
+        sequences.append(stem_all(tokens))
         joined.add("".join(tokens))
     return Target(name, tuple(sequences), frozenset(joined), tuple(substrings))
 

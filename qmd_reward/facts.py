@@ -116,12 +116,10 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
     # On topic: it names what makes the query specific, or, for a query without entities,
     # keeps a query term and adds a technical token of its own ('"authorized_keys"
     # permissions' for 'ssh key authentication'). A query's entity cannot be stood in for.
-    discriminating = {t.word for t in q.discriminating}
-    technical = any(w.technical for w in residue if w.kind is WordClass.SPECIFIC)
     anchored = bool(
         entities
-        or discriminating.intersection(terms)
-        or (terms and technical and not q.entities)
+        or any(t.word in terms for t in q.discriminating)
+        or (terms and not q.entities and _technical(residue))
         or not (q.terms or q.entities)
     )
     lex = kind == "lex"
@@ -135,7 +133,7 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
         drift=drifted(q.language, text),
         terms=terms,
         near=loose,
-        mentions=sum(1 for s in form.stems if s in q.term_stems),
+        mentions=sum(map(q.term_stems.__contains__, form.stems)),
         entities=entities,
         versions=versions,
         anchored=anchored,
@@ -146,7 +144,7 @@ def line_facts(q: QueryInfo, kind: str, text: str) -> LineFacts:
         numbers=tuple(classes[WordClass.NUMBER]),
         generic=tuple(classes[WordClass.GENERIC]),
         aliases=aliases,
-        repeats=textchecks.repeats(text, frozenset(q.counts)) if not lex else 0,
+        repeats=textchecks.repeats(text, q.counts) if not lex else 0,
         length=len(text),
         words=len(words(text)),
         and_terms=len(fts.positives) if fts else 0,
@@ -185,15 +183,16 @@ def _residue(q: QueryInfo, text: str) -> _Residue:
     found: list[Word] = []
     masked: list[str] = []
     own = 0
+    language, query_stems, query_letters = q.language, q.stems, q.form.squashed
     for token in words(text):
         if not token.isascii() and any(char_script(ch) in UNSEGMENTED for ch in token):
-            found += [read_word(p, q.language) for p in char_pairs(token) if p not in q.text]
+            found += [read_word(p, language) for p in char_pairs(token) if p not in q.text]
             masked.append(token)
             continue
-        word = read_word(token, q.language)
-        query_word = q.stems.issuperset(word.stems) or (
+        word = read_word(token, language)
+        query_word = query_stems.issuperset(word.stems) or (
             # Most words are nowhere in the query's letters: a substring test settles them.
-            word.squashed in q.form.squashed and q.form.spells(word.squashed)
+            word.squashed in query_letters and q.form.spells(word.squashed)
         )
         if word.stems and query_word:
             masked.append("*")
@@ -216,8 +215,14 @@ def _residue(q: QueryInfo, text: str) -> _Residue:
     return _Residue(tuple(found), aliases, skeleton)
 
 
+def _technical(residue: tuple[Word, ...]) -> bool:
+    return any(w.technical for w in residue if w.kind is WordClass.SPECIFIC)
+
+
 def _new(q: QueryInfo, phrases: tuple[str, ...]) -> tuple[str, ...]:
     """The phrases the query itself does not use."""
+    if not phrases:
+        return ()
     asked = f" {' '.join(words(q.text))} "
     return tuple(p for p in phrases if f" {p} " not in asked)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 
 import snowballstemmer
 
@@ -27,7 +28,24 @@ _MAX_STEM_LEN = 64
 _STEM_CACHE_LIMIT = 500_000
 
 _STEMMER = snowballstemmer.stemmer("porter")
-_stem_cache: dict[str, str] = {}
+
+
+class _StemCache(dict[str, str]):
+    """Stems by token. A token not yet seen is stemmed on lookup and kept; a token seen
+    costs one dictionary lookup and no Python call (``map(cache.__getitem__, tokens)``)."""
+
+    def __missing__(self, token: str) -> str:
+        if _MIN_STEM_LEN <= len(token) <= _MAX_STEM_LEN and token.isascii():
+            result = _STEMMER.stemWord(token)
+        else:
+            # The porter algorithm is defined on English letters only.
+            result = token
+        if len(self) < _STEM_CACHE_LIMIT:
+            self[token] = result
+        return result
+
+
+_STEMS = _StemCache()
 
 
 def fold(text: str) -> str:
@@ -41,17 +59,12 @@ def fold(text: str) -> str:
 
 def stem(token: str) -> str:
     """Porter stem of one folded token, cached."""
-    cached = _stem_cache.get(token)
-    if cached is not None:
-        return cached
-    if _MIN_STEM_LEN <= len(token) <= _MAX_STEM_LEN and token.isascii():
-        result = _STEMMER.stemWord(token)
-    else:
-        # The porter algorithm is defined on English letters only.
-        result = token
-    if len(_stem_cache) < _STEM_CACHE_LIMIT:
-        _stem_cache[token] = result
-    return result
+    return _STEMS[token]
+
+
+def stem_all(tokens: Iterable[str]) -> tuple[str, ...]:
+    """:func:`stem` of each folded token."""
+    return tuple(map(_STEMS.__getitem__, tokens))
 
 
 def raw_tokens(text: str) -> list[str]:
@@ -59,6 +72,11 @@ def raw_tokens(text: str) -> list[str]:
     return _TOKEN.findall(fold(text))
 
 
+def folded_tokens(folded: str) -> list[str]:
+    """:func:`raw_tokens` of a text already :func:`fold`-ed."""
+    return _TOKEN.findall(folded)
+
+
 def stems(text: str) -> list[str]:
     """The indexed form of ``text``: folded, split and stemmed tokens, in order."""
-    return [stem(token) for token in raw_tokens(text)]
+    return list(map(_STEMS.__getitem__, raw_tokens(text)))

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from qmd_reward.fts import raw_tokens, stem
+from qmd_reward.fts import raw_tokens, stem, stem_all
 
 # QMD keeps letters, numbers, apostrophes and underscores of a term and drops the rest,
 # so "tcp/ip" searches "tcpip"; the tokenizer later splits on ' and _.
@@ -72,7 +72,7 @@ class LexQuery:
 
 
 def _tokens(text: str, *, prefix_last: bool) -> tuple[Token, ...]:
-    found = [Token(stem(token), False) for token in raw_tokens(text)]
+    found = [Token(s, False) for s in stem_all(raw_tokens(text))]
     if prefix_last and found:
         found[-1] = Token(found[-1].stem, True)
     return tuple(found)
@@ -112,6 +112,9 @@ def _scan(line: str) -> list[Unit]:
         phrase, term = match.group(2), match.group(3)
         if phrase is not None:
             units += _phrase_unit(phrase.strip(), negated)
+        elif term.isascii() and term.isalnum():
+            # Most terms are one plain word: the one prefix token the general path makes.
+            units.append(Unit((Token(stem(term.lower()), True),), negated))
         elif _HYPHENATED.match(term):
             units += _hyphenated_unit(term, negated)
         else:

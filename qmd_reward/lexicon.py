@@ -18,6 +18,7 @@ def word_list(name: str) -> frozenset[str]:
     return frozenset(entry for entry in entries if entry)
 
 
+@lru_cache(maxsize=65536)
 def zipf(word: str, lang: str = "en") -> float:
     """Zipf frequency from wordfreq: 0 unknown, 3 rare, 5 common, 7 'the'.
 

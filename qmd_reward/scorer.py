@@ -11,8 +11,10 @@ same words for several different queries once their own words are masked is a te
 
 from __future__ import annotations
 
+import gc
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from functools import lru_cache
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple, Union
@@ -42,6 +44,27 @@ _LINE_CACHE = 4096
 # How many records a file is scored in at once by every command that scores files: templates
 # are looked for within a batch, so one size keeps their scores the same everywhere.
 SCORE_BATCH = 256
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause CPython's cyclic garbage collector for one scoring call.
+
+    Judging a batch allocates hundreds of thousands of small tuples that reference counting
+    frees at once. The cyclic collector starts on allocation counts alone, so it would keep
+    rescanning the long-lived objects (spaCy's pipeline, the word and line caches) for
+    nothing: a quarter of the time of a batch of new queries (docs/benchmarks.md). The few
+    cycles a call makes (spaCy's documents) wait for the first collection after it. A
+    caller that has the collector off keeps it off.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _QueryCache:
@@ -136,7 +159,8 @@ class Scorer:
         ``relevant`` (document ids, or ids mapped to grades) adds the ``retrieval``
         dimension when the scorer has a retrieval judge.
         """
-        return self._card(self._read(query, expansion), relevant, frozenset())
+        with _collector_paused():
+            return self._card(self._read(query, expansion), relevant, frozenset())
 
     def score_batch(
         self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]
@@ -147,6 +171,12 @@ class Scorer:
         with the query's own words masked) also stands in expansions of other queries of the
         batch is a template, and earns nothing.
         """
+        with _collector_paused():
+            return self._score_batch(pairs)
+
+    def _score_batch(
+        self, pairs: Sequence[tuple[str, str] | tuple[str, str, Relevant]]
+    ) -> list[ScoreCard]:
         self._analyse_many(p[0] for p in pairs if isinstance(p[0], str))
         reads = [self._read(p[0], p[1]) for p in pairs]
         templates = _templates(reads)

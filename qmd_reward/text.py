@@ -43,7 +43,10 @@ def words(text: str) -> tuple[str, ...]:
     >>> words("Install node.js 20 with --force; C++ and gpt-4 too.")
     ('install', 'node.js', '20', 'with', '--force', 'c++', 'and', 'gpt-4', 'too')
     """
-    return tuple(m.rstrip("'’") for m in _WORD.findall(text.lower()))
+    found = _WORD.findall(text.lower())
+    if "'" in text or "’" in text:
+        return tuple(m.rstrip("'’") for m in found)
+    return tuple(found)
 
 
 def content_words(text: str) -> tuple[str, ...]:

@@ -7,9 +7,10 @@ Each check is a small pure function; :mod:`qmd_reward.facts` calls them once per
 
 from __future__ import annotations
 
-import itertools
+import operator
 import re
 from collections import Counter
+from collections.abc import Container
 from functools import cache, lru_cache
 
 from .language import STOP_SETS
@@ -24,8 +25,10 @@ MAX_LENGTH = {"lex": 150, "vec": 300, "hyde": 700}
 # AAAA records and YYYY formats.
 _LETTER_RUN = re.compile(r"([^\W\d_])\1{4,}|([^\W\d_]{2,4})\2{2,}")
 # Sentence punctuation five times over, or another symbol six times ('%%%%%%'); merge
-# markers (<<<<<<<, =======), markdown headings and table rules are real text.
-_SYMBOL_RUN = re.compile(r"([.!?,;:*~])\1{4,}|([^\w\s<>=#|\-])\2{5,}")
+# markers (<<<<<<<, =======), markdown headings and table rules are real text. Two patterns,
+# not one alternation: the regex engine tries a single pattern's branches at every position.
+_PUNCTUATION_RUN = re.compile(r"([.!?,;:*~])\1{4,}")
+_SYMBOL_RUN = re.compile(r"([^\w\s<>=#|\-])\1{5,}")
 # Hex literals and colours (#ffffff, 0xdeadbeef) repeat letters on purpose.
 _HEX = re.compile(r"(?:#|0x)?[0-9a-f]{3,}")
 # A UTF-8 lead byte read as Latin-1 (Ã, â, å...) followed by a continuation byte read as
@@ -55,19 +58,26 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
     if not tokens:
         return "no words at all"
     # A run needs five letters at least (aaaaa, ererer); verdicts are kept per word.
-    if _SYMBOL_RUN.search(text) or any(_stuttered(t) for t in tokens if len(t) >= 5):
+    if (
+        _PUNCTUATION_RUN.search(text)
+        or _SYMBOL_RUN.search(text)
+        or any(_stuttered(t) for t in tokens if len(t) >= 5)
+    ):
         return "stuttered characters"
-    counted = [t for t in tokens if not t.isdigit()]
-    if len(counted) >= 4 and len(set(counted)) <= len(counted) - 2:
-        top, count = Counter(counted).most_common(1)[0]
-        if count >= 3 and count / len(counted) > 0.5:
-            return f"the token {top!r} repeated"
-    doubled = sum(1 for a, b in itertools.pairwise(tokens) if a == b)
+    # Numbers repeat in real text (versions, dates); the other tokens must repeat twice
+    # over, which the whole line's tokens must then do too: most lines stop at that test.
+    if len(tokens) >= 4 and len(set(tokens)) <= len(tokens) - 2:
+        counted = [t for t in tokens if not t.isdigit()]
+        if len(counted) >= 4 and len(set(counted)) <= len(counted) - 2:
+            top, count = Counter(counted).most_common(1)[0]
+            if count >= 3 and count / len(counted) > 0.5:
+                return f"the token {top!r} repeated"
+    doubled = sum(map(operator.eq, tokens, tokens[1:]))
     if doubled >= 3 or (doubled == 2 and any(map(_same3, tokens, tokens[1:], tokens[2:]))):
         return "words stuttered"
     if mojibake(text):
         return "broken encoding (mojibake)"
-    read = [read_word(t) for t in tokens]
+    read = list(map(read_word, tokens))
     # One short vowelless token is an acronym or a tool (pnpm, grpc); a long one, or a line
     # that is mostly such tokens, is mash.
     mash = [w.text for w in read if w.vowelless and not w.known and len(w.text) >= 4]
@@ -75,8 +85,10 @@ def degenerate(text: str, kind: str = "vec") -> str | None:
         return "letters without vowels"
     # Lex lines are lists of jargon (kubectl, pgbouncer) no dictionary has; prose that is
     # mostly such words is babble.
+    if kind == "lex":
+        return None
     plain = [w for w in read if len(w.text) >= 4 and w.text.isalpha() and w.text.isascii()]
-    if kind != "lex" and len(plain) >= 4:
+    if len(plain) >= 4:
         # English first: only when most words are unknown to it are other languages asked.
         unknown = [w.text for w in plain if not w.known]
         if len(unknown) * 2 > len(plain) and sum(map(_unknown, unknown)) * 2 > len(plain):
@@ -228,8 +240,13 @@ def function_word_share(text: str, lang: str | None = None) -> float:
     tokens = words(text)
     if not tokens:
         return 0.0
-    stops = FUNCTION_WORDS | STOP_SETS.get(lang or "", frozenset())
-    return sum(1 for t in tokens if t in stops) / len(tokens)
+    return sum(map(_function_words(lang).__contains__, tokens)) / len(tokens)
+
+
+@cache
+def _function_words(lang: str | None) -> frozenset[str]:
+    """English function words and those of ``lang``."""
+    return FUNCTION_WORDS | STOP_SETS.get(lang or "", frozenset())
 
 
 def is_keyword_list(text: str, lang: str | None = None) -> bool:
@@ -255,7 +272,9 @@ def boilerplate_opening(text: str) -> str | None:
     'this passage'
     """
     lower = " ".join(text.lower().lstrip(" \"'").split())
-    return next((o for o in _openers() if lower.startswith(o)), None)
+    if not lower.startswith(_openers()):
+        return None  # most passages: one test of every opener at once
+    return next(o for o in _openers() if lower.startswith(o))
 
 
 @cache
@@ -297,7 +316,7 @@ def fillers(text: str) -> tuple[str, ...]:
     return phrases_in(text, "fillers.txt")
 
 
-def repeats(text: str, asked: frozenset[str] = frozenset()) -> int:
+def repeats(text: str, asked: Container[str] = frozenset()) -> int:
     """How many times content words are said past their allowance: twice, once more for
     the query's own words (``asked``), once more per 150 characters of a long passage.
 

@@ -15,7 +15,7 @@ from enum import Enum
 from functools import lru_cache
 from typing import NamedTuple
 
-from .fts import raw_tokens, stem
+from .fts import raw_tokens, stem_all
 from .language import UNSEGMENTED, char_script, frequency_code, function_word
 from .lexicon import known_word, word_list, zipf
 from .text import STOPWORDS
@@ -119,7 +119,7 @@ class Word(NamedTuple):
     kind: WordClass
     technical: bool  # shaped like code, a file, a flag or a version (is_technical)
     weight: float  # plain_weight, for an ordinary word
-    known: bool  # wordfreq knows it in English
+    known: bool  # a word of ASCII letters that wordfreq knows in English (the babble checks)
     vowelless: bool  # Latin letters only, and no vowel among them ('grpc', 'xkcdqz')
 
 
@@ -147,11 +147,12 @@ def _read_word(word: str, code: str) -> Word:
     return Word(
         text=word,
         stop=word in STOPWORDS or function_word(word, code),
-        stems=tuple(stem(t) for t in tokens),
+        stems=stem_all(tokens),
         squashed="".join(tokens),
         kind=kind,
         technical=is_technical(word),
         weight=plain_weight(word, code) if kind is WordClass.COMMON else 0.0,
-        known=known_word(word),
+        # Only words of letters are asked: a dictionary has no 'node.js' or '3.12' anyway.
+        known=word.isascii() and word.isalpha() and known_word(word),
         vowelless=word.isascii() and word.isalpha() and _VOWELS.isdisjoint(word),
     )

@@ -1,6 +1,7 @@
 """The scorer and its score card: public API, card structure, /only: modes, the hard zero,
 caching, batches, the retrieval dimension, and the line-comparison helpers."""
 
+import gc
 import json
 import math
 import subprocess
@@ -192,6 +193,42 @@ def test_an_empty_batch_is_empty(scorer):
 def test_relevant_documents_without_a_retrieval_judge_change_nothing(scorer):
     assert scorer.score(QUERY, GOOD, ["a.md"]) == scorer.score(QUERY, GOOD)
     assert scorer.score_batch([(QUERY, GOOD, ["a.md"])]) == [scorer.score(QUERY, GOOD)]
+
+
+class _CollectorSpy:
+    """An entity detector that records whether the cyclic collector runs while it is asked."""
+
+    def __init__(self) -> None:
+        self.enabled: list[bool] = []
+
+    def detect_many(self, queries):
+        self.enabled.append(gc.isenabled())
+        return [() for _ in queries]
+
+
+def test_collector_paused_while_scoring_and_restored_after():
+    spy = _CollectorSpy()
+    scorer = Scorer(entity_detector=spy)
+    assert gc.isenabled()
+    scorer.score_batch([(QUERY, GOOD), ("rotate tls certificate", GOOD)])
+    scorer.score("kafka consumer lag", NO_HYDE)
+    assert spy.enabled == [False, False]
+    assert gc.isenabled()
+
+
+def test_collector_left_off_when_the_caller_turned_it_off():
+    gc.disable()
+    try:
+        Scorer(entity_detector=_CollectorSpy()).score(QUERY, GOOD)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
+def test_collector_restored_when_scoring_raises():
+    with pytest.raises(TypeError):
+        Scorer(entity_detector=_CollectorSpy()).score_batch([(QUERY, None)])
+    assert gc.isenabled()
 
 
 # --- retrieval -----------------------------------------------------------------------------
