@@ -161,6 +161,7 @@ def cmd_qmd(args: argparse.Namespace) -> int:
             args.output,
             model=args.model,
             queries_file=args.queries,
+            qrels_file=args.qrels,
             limit=args.limit,
             threads=args.threads,
             progress=sys.stderr.isatty(),
@@ -177,20 +178,38 @@ def _add_qmd(actions: argparse._SubParsersAction) -> None:
     qmd = actions.add_parser(
         "qmd",
         help="a GGUF model as real QMD's expansion model: QMD's retrieval and our judge",
-        description="Index a BEIR-style corpus in a private QMD home (installed on first use "
-        "from the npm registry), embed it with all-MiniLM-L6-v2 as GGUF, let QMD expand "
-        "every query with MODEL (its own prompt, grammar and sampling) and run its hybrid "
-        "query without the reranker. Writes one record per query: the expansion QMD used, "
-        "QMD's ranking, its MRR, nDCG@10 and recall@10 against the qrels, and our judge's "
-        "score card. A query QMD failed on keeps its record, with the error.",
+        description="Index a corpus in a private QMD home (installed on first use from the "
+        "npm registry), embed it with all-MiniLM-L6-v2 as GGUF, let QMD expand every query "
+        "with MODEL (its own prompt, grammar and sampling) and run its hybrid query without "
+        "the reranker. The corpus is a BEIR folder (corpus.jsonl, queries.jsonl, "
+        "qrels/*.tsv), written as notes, or a folder of markdown notes, indexed in place "
+        "(read only): a note's id is its path in the folder (projects/alpha.md), and the "
+        "qrels name notes by it. Writes one record per query: the expansion QMD used, QMD's "
+        "ranking, its MRR, nDCG@10 and recall@10 against the qrels, and our judge's score "
+        "card. A query QMD failed on keeps its record, with the error.",
     )
     qmd.add_argument("--model", help="the expansion model: a GGUF file")
     qmd.add_argument(
         "--no-expand", action="store_true", help="no expansion model: QMD with the raw query"
     )
-    qmd.add_argument("--corpus", required=True, help="folder with corpus.jsonl, queries, qrels")
     qmd.add_argument(
-        "--queries", help="queries.jsonl or an eval query file (default: the corpus's queries)"
+        "--corpus",
+        required=True,
+        metavar="DIR",
+        help="a BEIR folder (corpus.jsonl, queries.jsonl, qrels/*.tsv), or a folder of "
+        "markdown notes (*.md, subfolders too) with queries.jsonl and qrels/*.tsv",
+    )
+    qmd.add_argument(
+        "--queries",
+        metavar="FILE",
+        help="queries.jsonl (_id, text) or an eval query file (default: the folder's "
+        "queries.jsonl)",
+    )
+    qmd.add_argument(
+        "--qrels",
+        metavar="FILE",
+        help="qrels file, BEIR TSV (query-id, corpus-id, score) or TREC; for notes the "
+        "corpus-id is the note's path in the folder (default: the folder's qrels/*.tsv)",
     )
     qmd.add_argument("--output", "-o", required=True, help="results JSONL to write")
     qmd.add_argument("--limit", type=_positive, default=10, help="results per query (10)")

