@@ -27,7 +27,7 @@ from evals.qmd_parity import write_notes
 from evals.qmd_records import ranking, spearman
 from evals.qmd_runner import QmdHome, ensure_qmd
 from qmd_reward.parse import parse_expansion
-from qmd_reward.retrieval import Corpus, RetrievalJudge
+from qmd_reward.retrieval import Corpus, RetrievalJudge, load_embedder
 from qmd_reward.retrieval.linefilter import line_survives
 from qmd_reward.retrieval.notes import COLLECTION
 
@@ -67,6 +67,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=ROOT / "data" / "corpus")
     parser.add_argument("--expansions", type=Path, help="default: CORPUS/expansions.jsonl")
+    parser.add_argument(
+        "--embedder",
+        default="minilm",
+        help="the judge's embedding model (load_embedder's names, a folder or a .gguf file); "
+        "gguf: the same GGUF file QMD embeds with (needs llama-cpp-python)",
+    )
     args = parser.parse_args(argv)
     corpus = Corpus.from_beir(args.corpus)
     source = args.expansions or args.corpus / "expansions.jsonl"
@@ -83,7 +89,9 @@ def main(argv: Sequence[str] | None = None) -> None:
             qmd_keeps(text, query) != line_survives(text, query) for _, text in lines
         )
         items.append((str(record.get("query_id") or query), query, lines, kept))
-    judge = RetrievalJudge.for_corpus(corpus, embedder="minilm")
+    model = load_embedder(str(embedding_gguf()) if args.embedder == "gguf" else args.embedder)
+    print(f"judge's embedder: {model.name if model is not None else 'none (BM25 only)'}")
+    judge = RetrievalJudge.for_corpus(corpus, embedder=model)
     ours = [judge.rankings(query, lines) for _, query, lines, _ in items]
     started = time.monotonic()
     with QmdHome(ensure_qmd(), models={"embed": embedding_gguf().resolve()}, timeout=900) as home:

@@ -177,21 +177,22 @@ def grpo_batch(
 
 def bench_dense(args: argparse.Namespace) -> None:
     from qmd_reward.retrieval import RetrievalJudge, dense_available
-    from qmd_reward.retrieval.embedding import packaged_embedder
+    from qmd_reward.retrieval.embedding import load_embedder
 
-    if not dense_available():
+    if not args.embedder.endswith(".gguf") and not dense_available():
         print("\n== dense: the dense extra is not installed; skipped")
         return
     rng = np.random.default_rng(SEED + 1)
     corpus, vocab = english_corpus(args.n_docs, rng)
-    print(f"\n== dense: {len(corpus.documents):,} English notes, packaged all-MiniLM-L6-v2")
+    print(f"\n== dense: {len(corpus.documents):,} English notes, embedder {args.embedder}")
     auto = "auto: 1 for the lines, torch's setting for the corpus"
     print(f"torch threads while embedding: {args.threads or auto}")
     with contextlib.ExitStack() as stack:
         cache = args.cache_dir or Path(stack.enter_context(tempfile.TemporaryDirectory()))
         options = {} if args.threads is None else {"threads": args.threads}
         start = time.perf_counter()
-        embedder = packaged_embedder(cache, **options)
+        embedder = load_embedder(args.embedder, cache, **options)
+        assert embedder is not None, "--embedder none has no dense retrieval to time"
         embedder.embed(["warm up"])
         print(f"model load (torch import, weights):    {time.perf_counter() - start:7.2f} s")
         start = time.perf_counter()
@@ -205,7 +206,7 @@ def bench_dense(args: argparse.Namespace) -> None:
         )
 
         start = time.perf_counter()
-        fresh = packaged_embedder(cache, **options)  # not loaded: the model loads lazily
+        fresh = load_embedder(args.embedder, cache, **options)  # the model loads lazily
         loaded = RetrievalJudge.for_corpus(corpus, embedder=fresh, cache_dir=cache)
         print(f"index + vectors from the disk cache:   {time.perf_counter() - start:7.3f} s")
         assert loaded.vectors is not None
@@ -246,7 +247,12 @@ def main() -> None:
     parser.add_argument("n_docs", type=int, nargs="?", default=10_000)
     parser.add_argument("--dense", action="store_true", help="also time dense retrieval")
     parser.add_argument("--dense-only", action="store_true", help="time dense retrieval only")
-    parser.add_argument("--threads", type=int, help="torch threads while embedding")
+    parser.add_argument("--threads", type=int, help="threads while embedding")
+    parser.add_argument(
+        "--embedder",
+        default="minilm",
+        help="embedding model for --dense (load_embedder's names, a folder or a .gguf file)",
+    )
     parser.add_argument("--cache-dir", type=Path, help="keep the corpus vectors here")
     parser.add_argument("--batches", type=int, default=20, help="GRPO batches to time")
     args = parser.parse_args()

@@ -349,6 +349,11 @@ LINE_RULES: tuple[LineRule, ...] = (
     LineRule("vague", PROSE, 0.9, _vague, "talks around its subject ({hits})"),
 )
 
+# The rules of each line type, in LINE_RULES' order: looked up once per line, not filtered.
+_RULES_OF: dict[str, tuple[LineRule, ...]] = {
+    kind: tuple(rule for rule in LINE_RULES if kind in rule.kinds) for kind in (LEX, VEC, HYDE)
+}
+
 
 def passage_anchor(f: LineFacts, q: QueryInfo) -> float:
     """How firmly a passage is about the query, in [0.8, 1): the share of the query's key
@@ -412,9 +417,7 @@ def line_value(f: LineFacts, q: QueryInfo) -> LineResult:
         if size < 1:
             value *= size
             notes.append((1 - size, f"{label} has {f.words} words (8 to 32 suit a passage)."))
-    for rule in LINE_RULES:
-        if f.kind not in rule.kinds:
-            continue
+    for rule in _RULES_OF[f.kind]:
         hits = rule.hits(f, q)
         if hits:
             factor = rule.factor ** len(hits)

