@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from qmd_reward.prompts import user_message
+from qmd_reward.prompts import SYSTEM_PROMPT, user_message
 from trainers.data.examples import (
     Example,
     dedupe,
@@ -153,13 +153,17 @@ def test_row_shapes():
     example = Example("ssh keys", "lex: ssh keys", extra={"query_id": "7"})
     assert sft_row(example) == {
         "messages": [
+            {"role": "system", "content": SYSTEM_PROMPT},
             {"role": "user", "content": "/no_think Expand this search query: ssh keys"},
             {"role": "assistant", "content": "lex: ssh keys"},
         ]
     }
     rows = grpo_rows([example, Example("tax", "lex: tax")])
     assert rows[0] == {
-        "prompt": [{"role": "user", "content": user_message("ssh keys")}],
+        "prompt": [
+            {"role": "system", "content": SYSTEM_PROMPT},
+            {"role": "user", "content": user_message("ssh keys")},
+        ],
         "reference": "lex: ssh keys",
         "query": "ssh keys",
         "query_id": "7",

@@ -138,11 +138,12 @@ def test_rows_are_the_trainers_rows(data_file: Path, tmp_path: Path):
     examples, _ = read_examples([data_file])
     expected = prepare_examples(examples, validation_fraction=0.05, seed=5)
     train = read_jsonl(tmp_path / "out" / "train.jsonl")
-    assert [row["messages"][0]["content"] for row in train] == [
+    assert [row["messages"][0]["role"] for row in train] == ["system"] * len(expected.train)
+    assert [row["messages"][1]["content"] for row in train] == [
         user_message(e.query) for e in expected.train
     ]
-    assert train[0]["messages"][0]["content"].startswith("/no_think ")
-    assert [row["messages"][1] for row in train] == [
+    assert train[0]["messages"][1]["content"].startswith("/no_think ")
+    assert [row["messages"][2] for row in train] == [
         {"role": "assistant", "content": e.expansion} for e in expected.train
     ]
     grpo = read_jsonl(tmp_path / "out" / "grpo_train.jsonl")

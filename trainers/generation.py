@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from qmd_reward.prompts import user_message
+from qmd_reward.prompts import conversation
 
 # QMD sends /no_think; with thinking off Qwen3's template puts the empty think block in the
 # prompt, so the model's first token is already the expansion. Templates without a thinking
@@ -14,14 +14,17 @@ CHAT_TEMPLATE_KWARGS = {"enable_thinking": False}
 
 
 def render_prompt(tokenizer: Any, query: str) -> str:
-    """QMD's one-turn prompt through the model's own chat template.
+    """QMD's conversation (node-llama-cpp's system turn, QMD's user turn) through the model's
+    own chat template.
 
     The one rendering of a prompt: generation, ``try`` and evals call it, and training's rows
-    carry the same message and ``CHAT_TEMPLATE_KWARGS`` for TRL to render with the same
-    template (whatever it adds, such as SmolLM2's default system turn, is in both).
+    carry the same messages and ``CHAT_TEMPLATE_KWARGS`` for TRL to render with the same
+    template. The system turn is there because QMD's model sees it
+    (:data:`qmd_reward.prompts.SYSTEM_PROMPT`); a template's own default system line (SmolLM2
+    has one) is then never used.
     """
     return tokenizer.apply_chat_template(
-        [{"role": "user", "content": user_message(query)}],
+        conversation(query),
         tokenize=False,
         add_generation_prompt=True,
         **CHAT_TEMPLATE_KWARGS,

@@ -153,8 +153,6 @@ def prepare_template(tokenizer: Any, choice: str, model_source: str, kind: str) 
             f"template ({parent.get('family')}); {kind} must render prompts the same way. "
             "Leave chat_template at 'model'."
         )
-    if described.get("default_system"):
-        log.info("chat template adds a default system turn: %r", described["default_system"])
     return described
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from qmd_reward.prompts import user_message
+from qmd_reward.prompts import SYSTEM_PROMPT, user_message
 from qmd_reward.records import read_records
 
 from .chat_template import QWEN3_STYLE_TEMPLATE
@@ -36,6 +36,8 @@ SPLIT_PATTERN = (
 # Text every vocabulary should cover even when the training files are few.
 _SEED_TEXT = (
     "lex: vec: hyde: /only:lex /only:vec /only:hyde\n"
+    + SYSTEM_PROMPT
+    + "\n"
     + user_message("how to configure ssh keys")
     + "\n<think>\n\n</think>\n\n"
 )

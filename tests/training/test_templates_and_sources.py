@@ -9,6 +9,7 @@ import pytest
 
 pytest.importorskip("transformers")
 
+from qmd_reward.prompts import SYSTEM_PROMPT
 from trainers.base_models import PACKAGE_PREFIX, is_gguf_source, package_file
 from trainers.chat_template import CHATML_TEMPLATE, choose_template, describe_template
 from trainers.config import ConfigError, config_from_dict
@@ -45,32 +46,34 @@ def test_the_tiny_template_is_described_as_qwen3(tokenizer):
     assert len(described["sha256"]) == 64
 
 
-def test_smollm2_template_adds_a_system_turn_and_ignores_thinking(tokenizer):
+def test_smollm2_template_renders_the_prompt_qmd_sends(tokenizer):
     tokenizer.chat_template = SMOLLM2_TEMPLATE
     described = describe_template(tokenizer)
     assert described["family"] == "chatml" and described["name"] == "model"
     assert described["default_system"] == SMOLLM2_SYSTEM
     assert described["thinking"] is False
-    # The one rendering function: no think block, the default system turn first.
+    # The one rendering function: no think block, and node-llama-cpp's system turn in place
+    # of SmolLM2's default. This is the text node-llama-cpp's ChatML wrapper renders for
+    # QMD's expansion call (less the BOS token it puts in front).
     assert render_prompt(tokenizer, "ssh") == (
-        f"<|im_start|>system\n{SMOLLM2_SYSTEM}<|im_end|>\n"
+        f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>\n"
         "<|im_start|>user\n/no_think Expand this search query: ssh<|im_end|>\n"
         "<|im_start|>assistant\n"
     )
 
 
-def test_chatml_choice_drops_the_system_turn(tokenizer):
+def test_chatml_choice_drops_the_default_system_turn(tokenizer):
     tokenizer.chat_template = SMOLLM2_TEMPLATE
     choose_template(tokenizer, "chatml")
     assert tokenizer.chat_template == CHATML_TEMPLATE
     assert describe_template(tokenizer)["default_system"] is None
-    assert render_prompt(tokenizer, "ssh").startswith("<|im_start|>user\n")
+    assert render_prompt(tokenizer, "ssh").startswith(f"<|im_start|>system\n{SYSTEM_PROMPT}")
     with pytest.raises(ValueError, match="unknown"):
         choose_template(tokenizer, "llama3")
 
 
 def test_training_renders_the_smollm2_prompt_as_generation_does(tiny_base, train_file, tokenizer):
-    """SFT's prompt tokens are exactly render_prompt's, default system turn included."""
+    """SFT's prompt tokens are exactly render_prompt's, system turn included."""
     pytest.importorskip("trl")
     from trl import SFTConfig, SFTTrainer
 

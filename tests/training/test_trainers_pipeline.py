@@ -12,6 +12,7 @@ import pytest
 
 pytest.importorskip("trl")
 
+from qmd_reward.prompts import SYSTEM_PROMPT
 from trainers import load_model
 from trainers.cli import add_parsers
 from trainers.config import ConfigError, config_from_dict
@@ -43,6 +44,7 @@ def test_tiny_model_is_a_small_qwen3_with_a_qwen3_style_template(tiny_base: Path
     for token in ("<|im_start|>", "<think>", "</think>"):
         assert len(tokenizer.encode(token, add_special_tokens=False)) == 1
     assert render_prompt(tokenizer, "ssh") == (
+        f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>\n"
         "<|im_start|>user\n/no_think Expand this search query: ssh<|im_end|>\n"
         "<|im_start|>assistant\n<think>\n\n</think>\n\n"
     )

@@ -15,7 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ._core import RecordError, parse_record, read_records, user_message
+from qmd_reward.prompts import conversation
+
+from ._core import RecordError, parse_record, read_records
 
 
 @dataclass(frozen=True)
@@ -220,10 +222,11 @@ def prepare(
 
 
 def sft_row(example: Example) -> dict[str, Any]:
-    """A chat-format row: the user turn QMD sends and the expansion as the assistant turn."""
+    """A chat-format row: the conversation QMD's expansion call has (node-llama-cpp's system
+    turn, QMD's user turn) and the expansion as the assistant turn."""
     return {
         "messages": [
-            {"role": "user", "content": user_message(example.query)},
+            *conversation(example.query),
             {"role": "assistant", "content": example.expansion},
         ]
     }
@@ -232,7 +235,7 @@ def sft_row(example: Example) -> dict[str, Any]:
 def grpo_row(example: Example) -> dict[str, Any]:
     """A prompt-only row; the example's own output rides along as ``reference``."""
     row: dict[str, Any] = {
-        "prompt": [{"role": "user", "content": user_message(example.query)}],
+        "prompt": conversation(example.query),
         "reference": example.expansion,
         "query": example.query,
     }
