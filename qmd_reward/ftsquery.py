@@ -40,10 +40,13 @@ class Token(NamedTuple):
 
 
 class Unit(NamedTuple):
-    """A term (one token) or a phrase (adjacent tokens), possibly negated."""
+    """A term (one token) or a phrase (adjacent tokens), possibly negated. ``term``: which
+    term of the line it came from; the parts of one dotted term share it, because QMD
+    negates them together (``-node.js`` is ``NOT ("node"* AND "js"*)``)."""
 
     tokens: tuple[Token, ...]
     negated: bool = False
+    term: int = 0
 
     @property
     def is_phrase(self) -> bool:
@@ -65,6 +68,14 @@ class LexQuery:
     @property
     def negatives(self) -> tuple[Unit, ...]:
         return tuple(unit for unit in self.units if unit.negated)
+
+    @property
+    def negated_terms(self) -> tuple[tuple[Unit, ...], ...]:
+        """The negated terms, each as the units a note must all hold to be excluded."""
+        terms: dict[int, list[Unit]] = {}
+        for unit in self.negatives:
+            terms.setdefault(unit.term, []).append(unit)
+        return tuple(tuple(units) for units in terms.values())
 
     @property
     def searchable(self) -> bool:
@@ -107,18 +118,19 @@ _UNIT = re.compile(r'(-?)(?:"([^"]*)(?:"|$)|([^\s"]+))')
 
 def _scan(line: str) -> list[Unit]:
     units: list[Unit] = []
-    for match in _UNIT.finditer(line.strip()):
+    for number, match in enumerate(_UNIT.finditer(line.strip())):
         negated = bool(match.group(1))
         phrase, term = match.group(2), match.group(3)
         if phrase is not None:
-            units += _phrase_unit(phrase.strip(), negated)
+            found = _phrase_unit(phrase.strip(), negated)
         elif term.isascii() and term.isalnum():
             # Most terms are one plain word: the one prefix token the general path makes.
-            units.append(Unit((Token(stem(term.lower()), True),), negated))
+            found = [Unit((Token(stem(term.lower()), True),), negated)]
         elif _HYPHENATED.match(term):
-            units += _hyphenated_unit(term, negated)
+            found = _hyphenated_unit(term, negated)
         else:
-            units += _plain_units(term, negated)
+            found = _plain_units(term, negated)
+        units += [unit._replace(term=number) for unit in found]
     return units
 
 

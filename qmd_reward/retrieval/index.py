@@ -156,10 +156,15 @@ class BM25Index:
             matched = docs if matched is None else np.intersect1d(matched, docs, assume_unique=True)
             if not len(matched):
                 return matched
-        for unit in query.negatives:
+        for term in query.negated_terms:
             if matched is None or not len(matched):
                 break
-            matched = np.setdiff1d(matched, self._unit_postings(unit).docs, assume_unique=True)
+            excluded = self._unit_postings(term[0]).docs
+            for unit in term[1:]:
+                excluded = np.intersect1d(
+                    excluded, self._unit_postings(unit).docs, assume_unique=True
+                )
+            matched = np.setdiff1d(matched, excluded, assume_unique=True)
         return matched
 
     def _unit_cost(self, unit: Unit) -> int:

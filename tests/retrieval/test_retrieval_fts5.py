@@ -97,6 +97,7 @@ NOTES = Corpus(
         Document("flight", "", "Book the flight to Lisbon early; the server at the cafe was rude."),
         Document("empty", "", "   "),
         Document("version", "Python 3.12", "Python 3.12 ships a faster interpreter; node.js too."),
+        Document("graph", "", "Each node of the graph runs its own interpreter."),
     )
 )
 
@@ -119,6 +120,7 @@ NOTES = Corpus(
         "server -flight -nginx",
         "3.12",  # dotted: ANDed prefix parts
         "node.js",
+        "interpreter -node.js",  # a negated dotted term excludes notes holding every part
         "corpus",  # the file path column: every note
         "md",
         "d000",  # prefix of every file name

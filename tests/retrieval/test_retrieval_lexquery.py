@@ -16,14 +16,14 @@ def units(line: str) -> tuple[Unit, ...]:
 def test_plain_terms_are_stemmed_prefix_terms() -> None:
     assert units("SSH Keys") == (
         Unit((Token("ssh", prefix=True),)),
-        Unit((Token("kei", prefix=True),)),
+        Unit((Token("kei", prefix=True),), term=1),
     )
 
 
 def test_quoted_phrase_is_exact_and_adjacent() -> None:
     assert units('"public key" login') == (
         Unit((Token("public"), Token("kei"))),
-        Unit((Token("login", prefix=True),)),
+        Unit((Token("login", prefix=True),), term=1),
     )
 
 
@@ -31,6 +31,15 @@ def test_negated_term_and_phrase() -> None:
     parsed = parse_lex_line('python -snake -"monty python"')
     assert [u.negated for u in parsed.units] == [False, True, True]
     assert parsed.negatives[1].tokens == (Token("monti"), Token("python"))
+
+
+def test_a_negated_dotted_term_is_one_negation() -> None:
+    # QMD: NOT ("node"* AND "js"*): a note is excluded only when it holds every part.
+    parsed = parse_lex_line("runtime -node.js -deno")
+    assert [[u.tokens[0].stem for u in term] for term in parsed.negated_terms] == [
+        ["node", "js"],
+        ["deno"],
+    ]
 
 
 def test_hyphenated_token_is_a_phrase() -> None:
