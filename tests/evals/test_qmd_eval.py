@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import ClassVar
 
 import pytest
 
@@ -436,3 +437,67 @@ def test_eval_qmd_end_to_end_on_a_notes_folder(tmp_path: Path) -> None:
     # QMD only read the folder.
     after = sorted((p.relative_to(notes), p.stat().st_mtime_ns) for p in notes.rglob("*"))
     assert after == before
+
+
+class _CrashingHome:
+    """A stand-in for QmdHome whose node process dies on given queries, once each."""
+
+    crash_on: ClassVar[set[str]] = set()
+    started: ClassVar[list[list[str]]] = []
+
+    def __init__(self, install, models, **_: object) -> None:
+        self.root = Path(str(install))
+
+    def __enter__(self) -> _CrashingHome:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def add_collection(self, folder, name) -> None:
+        pass
+
+    def embed(self, timeout=None) -> None:
+        pass
+
+    def clear_cache(self) -> None:
+        pass
+
+    def sdk(self, action, items, **_: object):
+        from evals.qmd_runner import QmdError
+
+        _CrashingHome.started.append([str(item["id"]) for item in items])
+        for item in items:
+            if item["id"] in _CrashingHome.crash_on:
+                _CrashingHome.crash_on.discard(item["id"])
+                raise QmdError("qmd_sdk.mjs exited -6: GGML_ASSERT failed")
+            lines = [{"type": "lex", "query": item["query"]}]
+            yield {"id": item["id"], "expansion": lines, "expansion_used": True, "results": []}
+
+
+def test_a_query_that_kills_qmd_costs_only_itself(tmp_path: Path, monkeypatch) -> None:
+    from evals import qmd_eval
+
+    corpus = tmp_path / "corpus"
+    (corpus / "qrels").mkdir(parents=True)
+    (corpus / "corpus.jsonl").write_text('{"_id": "d1", "title": "", "text": "one"}\n')
+    queries = [f"q{n}" for n in range(5)]
+    (corpus / "queries.jsonl").write_text(
+        "".join(json.dumps({"_id": q, "text": f"query {q}"}) + "\n" for q in queries)
+    )
+    model = tmp_path / "model.gguf"
+    model.write_bytes(b"GGUF")
+    monkeypatch.setattr(qmd_eval, "embedding_gguf", lambda: tmp_path / "embed.gguf")
+    monkeypatch.setattr(qmd_eval, "ensure_qmd", lambda: tmp_path / "home")
+    monkeypatch.setattr(qmd_eval, "QmdHome", _CrashingHome)
+    _CrashingHome.crash_on, _CrashingHome.started = {"q1", "q3"}, []
+    records = qmd_eval.run_eval(corpus, tmp_path / "out.jsonl", model=model, progress=False)
+    assert [r["query_id"] for r in records] == queries
+    failed = [r["query_id"] for r in records if r.get("error")]
+    assert failed == ["q1", "q3"]
+    assert all("GGML_ASSERT" in r["error"] for r in records if r.get("error"))
+    assert all(r["expansion"] for r in records if not r.get("error"))
+    # Started again after each crash, without the query it died on.
+    assert _CrashingHome.started == [queries, ["q2", "q3", "q4"], ["q4"]]
+    written = [json.loads(line) for line in (tmp_path / "out.jsonl").read_text().splitlines()]
+    assert len(written) == 1 + len(queries)
